@@ -1,0 +1,50 @@
+"""The Celery app and its static beat schedule, in Europe/Rome.
+
+The schedule lives here, in code, and not in the database: django-celery-beat has open timezone
+regressions, while crontab entries of the static scheduler fire at the local wall-clock time on
+both sides of a daylight-saving change. Workflow apps add their entries to `BEAT_SCHEDULE`
+below (one line each, pointing at a task in their own `tasks.py`).
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
+
+app = Celery("procurement")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    timezone="Europe/Rome",
+    enable_utc=True,
+    task_serializer="json",
+    accept_content=["json"],
+    result_backend=None,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    # A beat process that was down at a slot runs the job once when it comes back, if within
+    # this many seconds; later than that the slot is skipped (the job itself is idempotent).
+    beat_cron_starting_deadline=3 * 3600,
+    broker_connection_retry_on_startup=True,
+    # Publishing must not hang a request when the broker is down: the outbox sweeper
+    # re-dispatches whatever could not be queued.
+    task_publish_retry=False,
+)
+
+BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "procurement.notifications.tasks.sweep_outbox",
+        "schedule": 60.0,
+    },
+    "heartbeat": {
+        "task": "procurement.core.tasks.heartbeat",
+        "schedule": crontab(minute="*"),
+    },
+    "documents-purge-orphans": {
+        "task": "procurement.documents.tasks.purge_orphan_files",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE
+app.autodiscover_tasks()

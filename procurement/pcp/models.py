@@ -1,0 +1,152 @@
+"""The PCP *appalto* record shared by adesioni, gare and fvoe (ANAC Piattaforma Contratti Pubblici).
+
+The ANAC client (procurement.anac) fills `id_appalto`, the ANAC states and the CIGs of the lots;
+the workflow apps own the procedure that the appalto belongs to, through a generic link.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class AppaltoState(models.TextChoices):
+    NONE = "NONE", _("Non ancora trasmesso")
+    CREATED = "CREATED", _("Creato su PCP")
+    CONFIRMATION_PENDING = "CONFIRMATION_PENDING", _("Conferma in corso")
+    CONFIRMED = "CONFIRMED", _("Confermato")
+    CIG_ASSIGNED = "CIG_ASSIGNED", _("CIG acquisito")
+    CANCELLED = "CANCELLED", _("Cancellato")
+
+
+class AnacAppaltoState(models.TextChoices):
+    """ANAC's code list statoAppalto."""
+
+    IN_LAV = "IN_LAV", _("In lavorazione")
+    CONF = "CONF", _("Confermato")
+    CANC = "CANC", _("Cancellato")
+    IN_ATT_PUBB = "IN_ATT_PUBB", _("In attesa di pubblicazione")
+    IN_STOP_PUBB = "IN_STOP_PUBB", _("Pubblicazione sospesa")
+    PUBB = "PUBB", _("Pubblicato")
+
+
+class PcpAppaltoQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from procurement.accounts.access import organisations_of
+
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(organisation__in=organisations_of(user))
+
+
+class PcpAppalto(ConcurrentTransitionMixin, models.Model):
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="appalti",
+        verbose_name=_("stazione appaltante"),
+    )
+    codice_appalto = models.CharField(
+        _("codice appalto"), max_length=64, unique=True, default=uuid.uuid4, editable=False
+    )
+    id_appalto = models.UUIDField(_("idAppalto ANAC"), null=True, blank=True, unique=True)
+    scheda_code = models.CharField(_("scheda"), max_length=20, blank=True)
+    subject = models.CharField(_("oggetto"), max_length=500)
+    amount = models.DecimalField(
+        _("importo"), max_digits=15, decimal_places=2, null=True, blank=True
+    )
+    rup = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="appalti_as_rup",
+        verbose_name=_("RUP"),
+    )
+    sa_tax_code = models.CharField(_("codice fiscale SA"), max_length=16)
+    sa_ausa_code = models.CharField(_("codice AUSA SA"), max_length=10, blank=True)
+    rp_tax_code = models.CharField(_("codice fiscale RUP"), max_length=16)
+    local_state = FSMField(
+        _("stato"), default=AppaltoState.NONE, choices=AppaltoState.choices, protected=True
+    )
+    anac_state = models.CharField(
+        _("stato ANAC"), max_length=20, choices=AnacAppaltoState.choices, blank=True
+    )
+    owner_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    owner_id = models.CharField(max_length=64, blank=True)
+    owner = GenericForeignKey("owner_type", "owner_id")
+    created_at = models.DateTimeField(_("creato il"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("aggiornato il"), auto_now=True)
+    archived_at = models.DateTimeField(_("archiviato il"), null=True, blank=True)
+
+    objects = PcpAppaltoQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appalto PCP")
+        verbose_name_plural = _("appalti PCP")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner_type", "owner_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.get_local_state_display()})"
+
+    # Transitions only change state; services save, audit and schedule side effects.
+    @transition(field=local_state, source=AppaltoState.NONE, target=AppaltoState.CREATED)
+    def mark_created(self, id_appalto) -> None:
+        self.id_appalto = id_appalto
+
+    @transition(
+        field=local_state, source=AppaltoState.CREATED, target=AppaltoState.CONFIRMATION_PENDING
+    )
+    def mark_confirmation_pending(self) -> None:
+        pass
+
+    @transition(
+        field=local_state, source=AppaltoState.CONFIRMATION_PENDING, target=AppaltoState.CONFIRMED
+    )
+    def mark_confirmed(self) -> None:
+        pass
+
+    @transition(field=local_state, source=AppaltoState.CONFIRMED, target=AppaltoState.CIG_ASSIGNED)
+    def mark_cig_assigned(self) -> None:
+        pass
+
+    @transition(
+        field=local_state,
+        source=[AppaltoState.CREATED, AppaltoState.CONFIRMED, AppaltoState.CIG_ASSIGNED],
+        target=AppaltoState.CANCELLED,
+    )
+    def mark_cancelled(self) -> None:
+        pass
+
+
+class PcpLot(models.Model):
+    appalto = models.ForeignKey(
+        PcpAppalto, on_delete=models.CASCADE, related_name="lots", verbose_name=_("appalto")
+    )
+    lot_identifier = models.CharField(_("identificativo lotto"), max_length=64)
+    cig = models.CharField(_("CIG"), max_length=10, blank=True)
+    anac_state = models.CharField(_("stato ANAC"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("lotto PCP")
+        verbose_name_plural = _("lotti PCP")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appalto", "lot_identifier"], name="pcp_lot_unique_per_appalto"
+            ),
+            models.UniqueConstraint(
+                fields=["cig"], condition=~models.Q(cig=""), name="pcp_lot_cig_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.cig or self.lot_identifier
