@@ -35,7 +35,7 @@ export VAR_DIR="$BENCH_DIR/var"
 mkdir -p "$VAR_DIR/static"  # STATIC_ROOT: whitenoise warns when it is missing
 
 log "Migrating the benchmark database"
-.venv/bin/python manage.py migrate --noinput -v 0
+.venv/bin/python manage.py migrate --noinput --run-syncdb -v 0
 
 port="$(free_port)"
 workers=2

@@ -11,7 +11,7 @@ ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core || tru
 
 PY=.venv/bin/python
 log "Migrating the database (${DATABASE_URL:-SQLite in var/db.sqlite3})"
-$PY manage.py migrate --noinput >/dev/null
+$PY manage.py migrate --noinput --run-syncdb >/dev/null
 log "Loading demo data"
 DEMO_USERS="$($PY manage.py seed_demo)"
 
