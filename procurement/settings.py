@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "procurement.documents",
     "procurement.notifications",
     "procurement.pcp",
+    "procurement.anac",
+    "procurement.anac.simulator",
     # workflows
     "adesioni",
     "fvoe",
@@ -226,6 +228,40 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- ANAC services (PCP, FVOE) through PDND -------------------------------------------------
+# Development, demo and tests talk to the project's simulator (procurement/anac/simulator/),
+# mounted under /anac-sim/ only when ANAC_SIMULATOR is true, through the same client code.
+ANAC_SIMULATOR = env.bool("ANAC_SIMULATOR", default=DEBUG)
+ANAC_BASE_URL = env.str("ANAC_BASE_URL", default=SITE_URL.rstrip("/") + "/anac-sim")
+# Path of each e-service under ANAC_BASE_URL; ANAC_ESERVICE_URLS=Name=https://...,... overrides.
+ANAC_ESERVICE_PATHS = {
+    "ComunicaAppalto": "ComunicaAppalto/v1",
+    "ServiziComuni": "ServiziComuni/v1",
+    "ComunicaPostPubblicazione": "ComunicaPostPubblicazione/v1",
+    "PubblicaAvviso": "PubblicaAvviso/v1",
+    "FVOE": "FascicoloVirtualeOE/v1",
+}
+ANAC_ESERVICE_URLS = env.dict("ANAC_ESERVICE_URLS", default={})
+ANAC_REG_CODICE_PIATTAFORMA = env.str("ANAC_REG_CODICE_PIATTAFORMA", default="0000001")
+ANAC_REG_CODICE_COMPONENTE = env.str("ANAC_REG_CODICE_COMPONENTE", default="0000001")
+ANAC_TIMEOUT_CONNECT = env.float("ANAC_TIMEOUT_CONNECT", default=5.0)
+ANAC_TIMEOUT_READ = env.float("ANAC_TIMEOUT_READ", default=30.0)
+# PDND voucher: client id, key id and private key registered on PDND; a purpose per e-service.
+PDND_TOKEN_URL = env.str("PDND_TOKEN_URL", default=ANAC_BASE_URL + "/pdnd/token.oauth2")
+PDND_CLIENT_ASSERTION_AUD = env.str(
+    "PDND_CLIENT_ASSERTION_AUD", default="auth.interop.pagopa.it/client-assertion"
+)
+PDND_CLIENT_ID = env.str("PDND_CLIENT_ID", default="platform-dev-client" if DEBUG else "")
+PDND_KID = env.str("PDND_KID", default="platform-dev-key" if DEBUG else "")
+# PEM of the private key; in development a key is generated in VAR_DIR/anac/ when missing.
+PDND_PRIVATE_KEY = secret("PDND_PRIVATE_KEY", default="")
+PDND_PURPOSE_IDS = env.dict("PDND_PURPOSE_IDS", default={})
+ANAC_DEV_KEY_DIR = VAR_DIR / "anac"
+# Validate every request the client sends, and every answer of the simulator, against ANAC's
+# OpenAPI documents (procurement/anac/conformance.py). On in tests; a drift fails the build.
+ANAC_VALIDATE_REQUESTS = env.bool("ANAC_VALIDATE_REQUESTS", default=TESTING)
+ANAC_SIMULATOR_VALIDATE_RESPONSES = env.bool("ANAC_SIMULATOR_VALIDATE_RESPONSES", default=TESTING)
 
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG

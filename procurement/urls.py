@@ -25,6 +25,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+if settings.ANAC_SIMULATOR:
+    # The ANAC/PDND simulator (development, demo, tests): the client reaches it over HTTP.
+    urlpatterns += [path("anac-sim/", include("procurement.anac.simulator.urls"))]
+
 if settings.BENCH_ENABLED:
     # The benchmark floor (procurement/core/bench_views.py), only in `make bench` runs.
     urlpatterns += [path("bench/", include("procurement.core.bench_views"))]

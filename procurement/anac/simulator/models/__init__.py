@@ -1,0 +1,14 @@
+"""State of the ANAC simulator. Disposable: the app has no migrations, tables come from
+`migrate --run-syncdb` (make run) and from the test database set-up."""
+
+from .auth import UsedJti  # noqa: F401
+from .config import SimulatorConfig  # noqa: F401
+from .pcp import (  # noqa: F401
+    SimAppalto,
+    SimAvviso,
+    SimCig,
+    SimCigCounter,
+    SimEsito,
+    SimLot,
+    SimScheda,
+)
