@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from procurement.accounts.querysets import OrganisationScopedQuerySet
+
 
 def version_upload_to(instance: DocumentVersion, filename: str) -> str:
     # The stored name never comes from the user: originals are kept under a fresh UUID, so a
@@ -32,15 +34,8 @@ SIGNATURE_STATUS_LABELS = {
 }
 
 
-class StoredDocumentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from procurement.accounts.access import organisations_of
-
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(organisation__in=organisations_of(user))
+class StoredDocumentQuerySet(OrganisationScopedQuerySet):
+    """Documents of the organisations a user belongs to."""
 
 
 class StoredDocument(models.Model):

@@ -15,6 +15,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from procurement.accounts.querysets import OrganisationScopedQuerySet
+
 
 class AppaltoState(models.TextChoices):
     NONE = "NONE", _("Non ancora trasmesso")
@@ -36,15 +38,8 @@ class AnacAppaltoState(models.TextChoices):
     PUBB = "PUBB", _("Pubblicato")
 
 
-class PcpAppaltoQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from procurement.accounts.access import organisations_of
-
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(organisation__in=organisations_of(user))
+class PcpAppaltoQuerySet(OrganisationScopedQuerySet):
+    """Appalti of the organisations a user belongs to."""
 
 
 class PcpAppalto(ConcurrentTransitionMixin, models.Model):
