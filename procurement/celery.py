@@ -2,8 +2,8 @@
 
 The schedule lives here, in code, and not in the database: django-celery-beat has open timezone
 regressions, while crontab entries of the static scheduler fire at the local wall-clock time on
-both sides of a daylight-saving change. Workflow apps add their entries to `BEAT_SCHEDULE`
-below (one line each, pointing at a task in their own `tasks.py`).
+both sides of a daylight-saving change. Workflow apps declare their entries in `<app>/schedule.py`
+(a `BEAT_SCHEDULE` dict pointing at tasks in their own `tasks.py`), merged below.
 """
 
 import os
@@ -46,5 +46,26 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+WORKFLOW_APPS = ("adesioni", "fvoe", "ptim", "gare")
+
+
+def _workflow_schedules() -> dict:
+    """Each workflow app may declare `BEAT_SCHEDULE` in its `schedule.py` (no model imports)."""
+    import importlib
+
+    entries = {}
+    for label in WORKFLOW_APPS:
+        try:
+            module = importlib.import_module(f"{label}.schedule")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{label}.schedule":
+                raise
+            continue
+        entries.update(module.BEAT_SCHEDULE)
+    return entries
+
+
+BEAT_SCHEDULE.update(_workflow_schedules())
 app.conf.beat_schedule = BEAT_SCHEDULE
 app.autodiscover_tasks()

@@ -1,6 +1,9 @@
+import importlib
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from procurement.celery import WORKFLOW_APPS
 from procurement.core.demo import DEMO_PASSWORD, USERS, seed_demo
 
 
@@ -17,6 +20,15 @@ class Command(BaseCommand):
             call_command("make_test_ca", verbosity=0)
         except Exception as exc:  # the demo works without signatures; say why they are missing
             self.stderr.write(f"CA di prova non creata: {exc}")
+        for label in WORKFLOW_APPS:
+            try:
+                module = importlib.import_module(f"{label}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{label}.demo":
+                    raise
+                continue
+            # Each workflow app's demo.seed() is re-runnable and returns a line for the console.
+            self.stdout.write(str(module.seed()))
         if options["verbosity"] >= 1:
             self.stdout.write(f"Utenti dimostrativi (password «{DEMO_PASSWORD}»):")
             for user in USERS:
