@@ -5,7 +5,7 @@ VENV := .venv
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test venv install lint format bench e2e clean
+.PHONY: run test venv install lint format bench bench-opendata e2e clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ e2e:
 
 bench: $(VENV)/.installed
 	bash scripts/bench.sh
+
+bench-opendata: $(VENV)/.installed
+	bash scripts/bench-opendata.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -51,6 +51,14 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
+# Open data (procurement/opendata): OCDS 1.1.5. The ocid prefix must be registered with the Open
+# Contracting Partnership before publishing for real; the default is a placeholder.
+OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-xxxxxx")
+OCDS_PUBLISHER_NAME = env.str("OCDS_PUBLISHER_NAME", default="Piattaforma e-procurement")
+OPENDATA_LICENSE = env.str(
+    "OPENDATA_LICENSE", default="https://creativecommons.org/licenses/by/4.0/"
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,6 +84,7 @@ INSTALLED_APPS = [
     "procurement.pcp",
     "procurement.anac",
     "procurement.anac.simulator",
+    "procurement.opendata",
     # workflows
     "adesioni",
     "fvoe",

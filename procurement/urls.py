@@ -17,6 +17,8 @@ urlpatterns = [
     path("fvoe/", include("fvoe.urls")),
     path("ptim/", include("ptim.urls")),
     path("gare/", include("gare.urls")),
+    path("trasparenza/", include("procurement.opendata.urls")),
+    path("api/ocds/", include("procurement.opendata.api_urls")),
     path("api/", include("procurement.core.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file of its own: our CSP has no
