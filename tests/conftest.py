@@ -6,6 +6,14 @@ import pytest
 from django.test import Client
 
 from procurement.accounts.models import Organisation, Role, User
+from tests.browser import (  # noqa: F401 (fixtures for browser tests in every folder)
+    browser,
+    fast_password_hashing,
+    log_in,
+    output_dir,
+    page,
+    page_watch,
+)
 from tests.factories.kernel import OrganisationFactory, member
 from tests.services import celery_on_redis, celery_worker, redis_server  # noqa: F401 (fixtures)
 
@@ -47,3 +55,19 @@ def client_for():
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(items):
+    # A test that drives a browser is an e2e test wherever it lives (`make e2e` selects -m e2e).
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Keep the outcome of the test body on the item, so `page` can screenshot failures.
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
