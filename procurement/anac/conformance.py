@@ -65,7 +65,7 @@ def _is_scheda_choice(node: dict) -> bool:
 
 
 def _relax(document: dict) -> dict:
-    """Two readings of the official documents, so that they can validate real traffic.
+    """Three readings of the official documents, so that they can validate real traffic.
 
     1. `additionalProperties: false` is dropped from schemas that are extended with `allOf`
        (BaseResponse and the like) and from the composed schemas themselves: read literally, no
@@ -97,6 +97,13 @@ def _relax(document: dict) -> dict:
             and schema.get("additionalProperties") is False
         ):
             del schema["additionalProperties"]
+    # 3. RichiestaAccessoType (FVOE) lists `appalto` and `piano` as both required, while its
+    #    description says "obbligatori alternativamente appalto o piano" and ANAC's example
+    #    (gestione_fascicolo.md) sends only `appalto`: one of the two is required.
+    access = document.get("components", {}).get("schemas", {}).get("RichiestaAccessoType")
+    if isinstance(access, dict) and {"appalto", "piano"} <= set(access.get("required", ())):
+        access["required"] = [r for r in access["required"] if r not in {"appalto", "piano"}]
+        access["anyOf"] = [{"required": ["appalto"]}, {"required": ["piano"]}]
     return document
 
 
