@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,8 +15,14 @@ from django.views.decorators.http import require_POST
 from .access import active_memberships
 from .forms import DevIdentityForm, LoginForm
 from .middleware import SESSION_KEY as MEMBERSHIP_SESSION_KEY
-from .models import IdpType, Membership, User
-from .strongauth import AssertedIdentity, get_provider, record_login, record_password_login
+from .models import IdpType, Membership, StrongAuthSession, User
+from .strongauth import (
+    AssertedIdentity,
+    current_auth_session,
+    get_provider,
+    record_login,
+    record_password_login,
+)
 
 
 def _safe_next(request, default="core:home"):
@@ -39,6 +46,13 @@ def login_view(request):
 
 @require_POST
 def logout_view(request):
+    # The strong-auth session ends with the login session: jobs that act with the RUP's
+    # identity (ANAC calls) must see that the RUP logged out.
+    auth_session = current_auth_session(request)
+    if auth_session is not None:
+        StrongAuthSession.objects.filter(pk=auth_session.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now()
+        )
     logout(request)
     messages.success(request, _("Sei uscito dalla piattaforma."))
     return redirect("accounts:login")

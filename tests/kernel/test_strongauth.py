@@ -88,6 +88,16 @@ def test_a_strong_session_expires(trio, settings, anac_urls):
         assert client.get("/anac-op/").status_code == 302
 
 
+def test_logging_out_ends_the_strong_session(trio, anac_urls):
+    client = Client()
+    _dev_login(client, trio.owner)
+    assert client.get("/anac-op/").status_code == 200
+    client.post("/account/esci/")
+
+    record = StrongAuthSession.objects.get(user=trio.owner)
+    assert record.ended_at is not None  # a job acting as this RUP sees that he left
+
+
 def test_unknown_identity_is_refused_with_a_message(trio):
     response = Client().post(
         "/account/accesso-forte/dev/", {"tax_code": "RSSMRA80A01H501U", "level": 2}
