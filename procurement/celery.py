@@ -45,6 +45,23 @@ BEAT_SCHEDULE = {
         "task": "procurement.documents.tasks.purge_orphan_files",
         "schedule": crontab(hour=3, minute=30),
     },
+    # ANAC operations (spec adesioni §7): outbox sweeper, polls, reconciliation, daily report.
+    "anac-outbox-dispatch": {
+        "task": "procurement.anac.tasks.anac_outbox_dispatch",
+        "schedule": crontab(minute="*"),
+    },
+    "pcp-poll-due-operations": {
+        "task": "procurement.anac.tasks.pcp_poll_due_operations",
+        "schedule": crontab(minute="*"),
+    },
+    "pcp-reconcile-unknown": {
+        "task": "procurement.anac.tasks.pcp_reconcile_unknown",
+        "schedule": crontab(minute="*/5"),
+    },
+    "pcp-stalled-report": {
+        "task": "procurement.anac.tasks.pcp_stalled_report",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 
 WORKFLOW_APPS = ("adesioni", "fvoe", "ptim", "gare")

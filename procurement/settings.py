@@ -51,6 +51,9 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
+# PTIM (Agenzia del Demanio): the maintenance unit (UO) mailbox copied on booking e-mails.
+PTIM_UO_EMAIL = env.str("PTIM_UO_EMAIL", default="uo.manutenzioni@agenziademanio.example.it")
+
 # Open data (procurement/opendata): OCDS 1.1.5. The ocid prefix must be registered with the Open
 # Contracting Partnership before publishing for real; the default is a placeholder.
 OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-xxxxxx")
@@ -256,6 +259,13 @@ ANAC_REG_CODICE_PIATTAFORMA = env.str("ANAC_REG_CODICE_PIATTAFORMA", default="00
 ANAC_REG_CODICE_COMPONENTE = env.str("ANAC_REG_CODICE_COMPONENTE", default="0000001")
 ANAC_TIMEOUT_CONNECT = env.float("ANAC_TIMEOUT_CONNECT", default=5.0)
 ANAC_TIMEOUT_READ = env.float("ANAC_TIMEOUT_READ", default=30.0)
+# Asynchronous operations (spec adesioni §6.6, D-ADE-18): polls at +5 s, +15 s, +30 s, +60 s,
+# +2 min, +5 min, every 5 min to 2 h, hourly to PCP_STALLED_AFTER_HOURS, then every 6 h for
+# 30 days. PCP_POLL_SCHEDULE (seconds after the ack, comma-separated) replaces the computed list.
+PCP_STALLED_AFTER_HOURS = env.int("PCP_STALLED_AFTER_HOURS", default=72)
+PCP_POLL_SCHEDULE = env.list("PCP_POLL_SCHEDULE", cast=int, default=[])
+# Send ANAC operations in the committing thread instead of through Celery (tests, demos).
+ANAC_DISPATCH_INLINE = env.bool("ANAC_DISPATCH_INLINE", default=False)
 # PDND voucher: client id, key id and private key registered on PDND; a purpose per e-service.
 PDND_TOKEN_URL = env.str("PDND_TOKEN_URL", default=ANAC_BASE_URL + "/pdnd/token.oauth2")
 PDND_CLIENT_ASSERTION_AUD = env.str(

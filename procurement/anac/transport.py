@@ -15,6 +15,7 @@ AnacUnknownOutcome (timeout, reset or 5xx on a POST: reconcile before resending)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -50,6 +51,7 @@ class CallContext:
     trigger: str = "user"  # user, scheduler, reload, reconcile, retry
     appalto_id: int | None = None  # local PcpAppalto pk, for the transmission log
     object_label: str = ""  # e.g. "ordinativo 12", "richiesta FVOE 7"
+    operation_id: int | None = None  # the AnacOperation (outbox row) this call belongs to
 
 
 @dataclass
@@ -59,6 +61,30 @@ class AnacResponse:
     headers: dict
     trace_id: str
     jti: str
+
+
+REDACTED_KEYS = frozenset({"chiaveAccesso"})  # FVOE access key: never in the log
+BINARY_KEYS = frozenset({"contenuto"})  # FVOE document content: only its size and SHA-256
+
+
+def redact(node):
+    """A body as the transmission log keeps it: no access keys, no document binaries."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in REDACTED_KEYS and value:
+                out[key] = "***"
+            elif key in BINARY_KEYS and isinstance(value, str):
+                out[key] = {
+                    "base64_chars": len(value),
+                    "sha256": hashlib.sha256(value.encode()).hexdigest(),
+                }
+            else:
+                out[key] = redact(value)
+        return out
+    if isinstance(node, list):
+        return [redact(value) for value in node]
+    return node
 
 
 def _timeout() -> httpx.Timeout:
@@ -146,6 +172,7 @@ class AnacClient:
             "actor_loa": ctx.actor.loa,
             "actor_idp": ctx.actor.idp_type,
             "appalto_id": ctx.appalto_id,
+            "anac_operation_id": ctx.operation_id,
             "object_label": ctx.object_label[:120],
             "trace_id": trace_id,
             "span_id": ctx.span_id,
@@ -154,7 +181,7 @@ class AnacClient:
                 (body or {}).get("idAppalto") or (params or {}).get("idAppalto") or ""
             ),
             "id_scheda": str((body or {}).get("idScheda") or (params or {}).get("idScheda") or ""),
-            "request_body": body if body is not None else (params or None),
+            "request_body": redact(body if body is not None else (params or None)),
         }
         started = time.perf_counter()
 
@@ -209,7 +236,7 @@ class AnacClient:
             trace_id=trace_id,
             jti=claims["jti"],
         )
-        logged_body = payload if isinstance(payload, dict) else None
+        logged_body = redact(payload) if isinstance(payload, dict) else None
         if 200 <= status < 300:
             record(_outcome_of_success(payload), http_status=status, response_body=logged_body)
             return result

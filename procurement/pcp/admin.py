@@ -4,7 +4,7 @@ here: `local_state` is a protected FSM field that only its transitions may chang
 
 from django.contrib import admin
 
-from .models import PcpAppalto, PcpLot
+from .models import PcpAppalto, PcpLot, PcpScheda
 
 
 class PcpLotInline(admin.TabularInline):
@@ -76,6 +76,36 @@ class PcpAppaltoAdmin(admin.ModelAdmin):
         "archived_at",
     ]
     inlines = [PcpLotInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PcpScheda)
+class PcpSchedaAdmin(admin.ModelAdmin):
+    list_display = ["code", "appalto", "status", "anac_state", "id_scheda", "created_at", "sent_at"]
+    list_filter = ["code", "status", "anac_state"]
+    search_fields = ["appalto__codice_appalto", "id_scheda"]
+    list_select_related = ["appalto"]
+    readonly_fields = [
+        "appalto",
+        "code",
+        "version",
+        "id_scheda",
+        "status",
+        "anac_state",
+        "payload",
+        "created_by",
+        "created_at",
+        "sent_at",
+        "sent_by",
+        "confirmed_at",
+        "deleted_at",
+        "last_errors",
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -78,6 +78,12 @@ class PcpAppalto(ConcurrentTransitionMixin, models.Model):
     )
     owner_id = models.CharField(max_length=64, blank=True)
     owner = GenericForeignKey("owner_type", "owner_id")
+    last_sent_payload_sha256 = models.CharField(
+        _("SHA-256 dell'ultima scheda inviata"), max_length=64, blank=True
+    )
+    last_confirm_ack_at = models.DateTimeField(
+        _("ultima conferma acquisita il"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("creato il"), auto_now_add=True)
     updated_at = models.DateTimeField(_("aggiornato il"), auto_now=True)
     archived_at = models.DateTimeField(_("archiviato il"), null=True, blank=True)
@@ -110,13 +116,24 @@ class PcpAppalto(ConcurrentTransitionMixin, models.Model):
     def mark_confirmed(self) -> None:
         pass
 
+    @transition(
+        field=local_state, source=AppaltoState.CONFIRMATION_PENDING, target=AppaltoState.CREATED
+    )
+    def mark_confirmation_refused(self) -> None:
+        """A KO of conferma-appalto: the appalto stays IN_LAV at ANAC and can be modified."""
+
     @transition(field=local_state, source=AppaltoState.CONFIRMED, target=AppaltoState.CIG_ASSIGNED)
     def mark_cig_assigned(self) -> None:
         pass
 
     @transition(
         field=local_state,
-        source=[AppaltoState.CREATED, AppaltoState.CONFIRMED, AppaltoState.CIG_ASSIGNED],
+        source=[
+            AppaltoState.NONE,
+            AppaltoState.CREATED,
+            AppaltoState.CONFIRMED,
+            AppaltoState.CIG_ASSIGNED,
+        ],
         target=AppaltoState.CANCELLED,
     )
     def mark_cancelled(self) -> None:
@@ -145,3 +162,97 @@ class PcpLot(models.Model):
 
     def __str__(self) -> str:
         return self.cig or self.lot_identifier
+
+
+class SchedaStatus(models.TextChoices):
+    DRAFT = "DRAFT", _("Bozza")
+    SENDING = "SENDING", _("Invio in corso")
+    CONFIRMED = "CONFIRMED", _("Confermata")
+    ERROR = "ERROR", _("Errore")
+    DELETED = "DELETED", _("Eliminata")
+
+
+LIVE_SCHEDA_STATES = [
+    SchedaStatus.DRAFT,
+    SchedaStatus.SENDING,
+    SchedaStatus.CONFIRMED,
+    SchedaStatus.ERROR,
+]
+
+# Schede of the execution phase (orchestrator phase "esecuzione") and S3: after one of them has
+# been sent, ANN is no longer allowed (R-ADE-105).
+EXECUTION_PHASE_CODES = {"SC1", "I1", "S1", "S2", "S3", "S4", "CO1", "CO2", "SA1", "M1", "M2"}
+
+
+class PcpScheda(ConcurrentTransitionMixin, models.Model):
+    """A post-publication scheda of an appalto (ANN, SC1, ...): local draft, then sent to PCP."""
+
+    appalto = models.ForeignKey(
+        PcpAppalto, on_delete=models.PROTECT, related_name="schede", verbose_name=_("appalto")
+    )
+    code = models.CharField(_("codice scheda"), max_length=16)
+    version = models.CharField(_("versione"), max_length=8, default="1.0")
+    id_scheda = models.UUIDField(_("idScheda ANAC"), null=True, blank=True, unique=True)
+    status = FSMField(
+        _("stato"), default=SchedaStatus.DRAFT, choices=SchedaStatus.choices, protected=True
+    )
+    anac_state = models.CharField(_("stato ANAC"), max_length=8, blank=True)
+    payload = models.JSONField(_("contenuto"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("creata da"),
+    )
+    created_at = models.DateTimeField(_("creata il"))
+    sent_at = models.DateTimeField(_("inviata il"), null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("inviata da"),
+    )
+    confirmed_at = models.DateTimeField(_("confermata il"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("eliminata il"), null=True, blank=True)
+    last_errors = models.JSONField(_("ultimi errori"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("scheda PCP")
+        verbose_name_plural = _("schede PCP")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appalto"],
+                condition=models.Q(code="ANN", status__in=LIVE_SCHEDA_STATES),
+                name="pcp_one_live_ann_per_appalto",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_status_display()})"
+
+    @property
+    def organisation(self):
+        return self.appalto.organisation
+
+    @transition(
+        field=status, source=[SchedaStatus.DRAFT, SchedaStatus.ERROR], target=SchedaStatus.SENDING
+    )
+    def mark_sending(self) -> None:
+        pass
+
+    @transition(field=status, source=SchedaStatus.SENDING, target=SchedaStatus.CONFIRMED)
+    def mark_confirmed(self) -> None:
+        pass
+
+    @transition(field=status, source=SchedaStatus.SENDING, target=SchedaStatus.ERROR)
+    def mark_error(self) -> None:
+        pass
+
+    @transition(
+        field=status, source=[SchedaStatus.DRAFT, SchedaStatus.ERROR], target=SchedaStatus.DELETED
+    )
+    def mark_deleted(self) -> None:
+        pass

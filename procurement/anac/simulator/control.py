@@ -2,6 +2,8 @@
 
 GET  /anac-sim/_control/config  -> the current SimulatorConfig as JSON
 POST /anac-sim/_control/config  -> JSON with any of its fields; returns the new config
+FVOE (the economic operator's side, scripts per operator): /anac-sim/_control/fvoe/...,
+see fvoe_views.
 Only mounted with the simulator (never in production).
 """
 
@@ -14,6 +16,7 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from .fvoe_views import control_urlpatterns as fvoe_control_urlpatterns
 from .models import SimulatorConfig
 
 FIELDS = [
@@ -45,4 +48,4 @@ def config_view(request):
     return JsonResponse(model_to_dict(config, fields=FIELDS))
 
 
-urlpatterns = [path("config", config_view, name="anac-sim-config")]
+urlpatterns = [path("config", config_view, name="anac-sim-config"), *fvoe_control_urlpatterns]

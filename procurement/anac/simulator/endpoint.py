@@ -103,8 +103,9 @@ def endpoint(eservice: str, operation: str, *, methods: tuple[str, ...] = ("GET"
             except GatewayError as exc:
                 return exc.response()
             config = SimulatorConfig.current()
-            if config.seed is not None and not getattr(_random, "_seeded", False):
-                _random.seed(config.seed)
+            if config.seed is not None and getattr(_random, "_seed", None) != config.seed:
+                _random.seed(config.seed)  # once per seed value, not at every request
+                _random._seed = config.seed
             if config.latency_ms:
                 time.sleep(config.latency_ms / 1000)
             if _roll(config.rate_429):

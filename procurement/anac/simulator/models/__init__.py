@@ -3,6 +3,15 @@
 
 from .auth import UsedJti  # noqa: F401
 from .config import SimulatorConfig  # noqa: F401
+from .fvoe import (  # noqa: F401
+    SimFvoeAccessRequest,
+    SimFvoeAuthorization,
+    SimFvoeDocument,
+    SimFvoeDocumentRequest,
+    SimFvoeDocumentRequestItem,
+    SimFvoeOperatorScript,
+    SimFvoeSettings,
+)
 from .pcp import (  # noqa: F401
     SimAppalto,
     SimAvviso,
