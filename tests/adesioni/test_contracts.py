@@ -1,0 +1,182 @@
+"""Contract catalogue and detail (R-ADE-001…009), Comunicazioni (R-ADE-120…124), the API and
+the public "Aggiudicazioni e affidamenti" page."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from adesioni import services as S
+from adesioni.demo import seed
+from adesioni.models import ContractMessage, FrameworkContract, MessageKind, Party
+from procurement.notifications.models import Notification
+
+from .conftest import manifestazione
+
+pytestmark = pytest.mark.django_db
+
+
+def test_contract_list_search_and_filters(ne, password_client):
+    client = password_client(ne.giulio)
+    page = client.get("/adesioni/contratti/").content.decode()
+    assert "Sistema Cloud Toscana" in page and "7154112FF8" in page
+    assert "Sistema Cloud" in client.get("/adesioni/contratti/?cig=7154").content.decode()
+    none = client.get("/adesioni/contratti/?q=ponte+sullo+stretto").content.decode()
+    assert "Nessun contratto corrisponde" in none
+    closed = client.get("/adesioni/contratti/?status=CLOSED").content.decode()
+    assert "7154112FF8" not in closed
+    assert "7154112FF8" in client.get("/adesioni/contratti/?banditore=toscana").content.decode()
+
+
+def test_contract_detail_has_the_manual_tabs_and_accordions(ne, password_client):
+    client = password_client(ne.giulio)
+    page = client.get(f"/adesioni/contratti/{ne.contract.pk}/").content.decode()
+    tabs = [
+        "Informazioni generali",
+        "Aggiudicatario",
+        "Chiarimenti",
+        "Elenco adesioni",
+        "Elenco ordinativi",
+    ]
+    positions = [page.index(t) for t in tabs]
+    assert positions == sorted(positions)
+    for accordion in [
+        "DOCUMENTAZIONE ALLEGATA",
+        "RICHIESTE DOCUMENTI PER ADESIONE – ROUND 0",
+        "RICHIESTE PER ORDINATIVI FORNITURA",
+        "SCADENZA",
+        "UTENTI ABILITATI AD OPERARE SULLA PROCEDURA",
+    ]:
+        assert accordion in page
+    assert "ROUND 1" not in page  # D-ADE-01: the RC has one round
+    assert "1 fase di invio di documentazione" in page
+    assert "MANIFESTAZIONE DI INTERESSE ALLA PROROGA" in page
+    assert "Non definita" in page  # expiry (D-ADE-38)
+    assert "055.642259" in page and "start.sa@pamercato.it" in page  # R-ADE-008
+    supplier = client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=aggiudicatario")
+    text = supplier.content.decode()
+    assert "Alfa S.p.A." in text and "04555666777" in text and "Mandante" in text
+    assert "SCT.Toscana@pec.telecomitalia.it" in text
+
+
+def test_two_rounds_render_two_accordions(ne, password_client):
+    FrameworkContract.objects.filter(pk=ne.contract.pk).update(round_count=2)
+    page = password_client(ne.giulio).get(f"/adesioni/contratti/{ne.contract.pk}/").content
+    assert "ROUND 1" in page.decode()
+
+
+def test_comunicazione_and_chiarimento_between_parties(ne, samples, password_client):
+    now = timezone.now()
+    message = S.message_send(
+        user=ne.giulio,
+        contract=ne.contract,
+        kind=MessageKind.CLARIFICATION,
+        recipient_party=Party.ISSUER,
+        subject="Durata della proroga",
+        body="La proroga può terminare prima del 02/10/2026?",
+        now=now,
+    )
+    assert Notification.objects.filter(
+        recipient=ne.mario, subject__startswith="Nuova Chiarimento"
+    ).exists()
+    mario = password_client(ne.mario)
+    listing = mario.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=chiarimenti").content.decode()
+    assert "Durata della proroga" in listing and "In attesa di risposta" in listing
+    assert (
+        "Durata della proroga"
+        not in password_client(ne.outsider)
+        .get(f"/adesioni/contratti/{ne.contract.pk}/?tab=chiarimenti")
+        .content.decode()
+    )
+    response = mario.post(
+        f"/adesioni/contratti/{ne.contract.pk}/comunicazioni/nuova/?risposta={message.pk}",
+        {
+            "kind": "COMMUNICATION",
+            "recipient_party": "ADHERENT",
+            "subject": "Re: durata",
+            "body": "Sì, indicandolo nella manifestazione.",
+        },
+    )
+    assert response.status_code == 302
+    reply = ContractMessage.objects.get(subject="Re: durata")
+    assert reply.in_reply_to == message
+    assert ne.giulio in reply.recipient_users.all()
+    assert not ContractMessage.objects.get(pk=message.pk).awaiting_reply
+
+
+def test_system_messages_are_visible_to_their_recipients_only(ne, samples, password_client):
+    now = timezone.now()
+    adhesion = S.adhesion_create(
+        user=ne.giulio,
+        contract=ne.contract,
+        organisation=ne.adherent,
+        hypothesis="A",
+        amount="10",
+        files={"MI": manifestazione(samples)},
+        now=now,
+    )
+    S.adhesion_send(user=ne.giulio, adhesion_id=adhesion.pk, now=now)
+    url = f"/adesioni/contratti/{ne.contract.pk}/?tab=comunicazioni"
+    assert "inviata" in password_client(ne.giulio).get(url).content.decode()
+    assert "inviata" in password_client(ne.mario).get(url).content.decode()
+    assert adhesion.code not in password_client(ne.alfa).get(url).content.decode()
+
+
+def test_public_outcomes_page_needs_no_login(ne):
+    response = Client().get("/adesioni/aggiudicazioni/")
+    assert response.status_code == 200
+    assert "Aggiudicazioni e affidamenti" in response.content.decode()
+
+
+def test_api_lists_what_the_user_may_see_and_sends_an_adhesion(ne, samples, password_client):
+    now = timezone.now()
+    adhesion = S.adhesion_create(
+        user=ne.giulio,
+        contract=ne.contract,
+        organisation=ne.adherent,
+        hypothesis="A",
+        amount="10",
+        files={"MI": manifestazione(samples)},
+        now=now,
+    )
+    giulio = password_client(ne.giulio)
+    contracts = giulio.get("/adesioni/api/contratti/").json()
+    assert contracts["results"][0]["parent_cig"] == "7154112FF8"
+    assert giulio.get("/adesioni/api/adesioni/").json()["count"] == 1
+    assert password_client(ne.outsider).get("/adesioni/api/adesioni/").json()["count"] == 0
+    assert password_client(ne.mario).get("/adesioni/api/adesioni/").json()["count"] == 0
+    sent = giulio.post(f"/adesioni/api/adesioni/{adhesion.pk}/invia/")
+    assert sent.status_code == 200 and sent.json()["status"] == "SENT"
+    again = giulio.post(f"/adesioni/api/adesioni/{adhesion.pk}/invia/")
+    assert again.status_code == 409
+    assert "Operazione non consentita nello stato attuale" in again.json()["detail"]
+    assert password_client(ne.mario).get("/adesioni/api/adesioni/").json()["count"] == 1
+
+
+def test_demo_seed_is_rerunnable(db):
+    from procurement.core.demo import seed_demo
+
+    seed_demo()
+    first = seed()
+    second = seed()
+    assert "7154112FF8" in first and first == second
+    assert FrameworkContract.objects.count() == 1
+
+
+def test_banditore_publishes_a_draft_contract(ne, password_client):
+    from adesioni.demo import rc_contract
+    from tests.factories.kernel import OrganisationFactory
+
+    other_issuer = OrganisationFactory(name="Regione di Prova")
+    draft = rc_contract(
+        issuer=other_issuer, issuer_rup=ne.mario, supplier=ne.supplier, publish=False
+    )
+    url = f"/adesioni/contratti/{draft.pk}/"
+    assert password_client(ne.giulio).get(url).status_code == 404
+    mario = password_client(ne.mario)
+    assert 'data-testid="pubblica"' in mario.get(url).content.decode()
+    assert password_client(ne.giulio).post(url + "pubblica/").status_code == 404
+    mario.post(url + "pubblica/")
+    assert FrameworkContract.objects.get(pk=draft.pk).status == "PUBLISHED"
+    assert password_client(ne.giulio).get(url).status_code == 200
