@@ -5,3 +5,30 @@ from django.utils.translation import gettext_lazy as _
 class PtimConfig(AppConfig):
     name = "ptim"
     verbose_name = _("Gestione contratti (PTIM)")
+
+    def ready(self):
+        from procurement.documents.uses import OFFICE_TYPES, PDF, DocumentUse, register_use
+
+        for code, label, types, size in (
+            ("ptim_acceptance", _("Accettazione del contratto (PTIM)"), OFFICE_TYPES, None),
+            (
+                "ptim_stipula",
+                _("Documento di stipula del contratto (PTIM)"),
+                frozenset({PDF}),
+                5 * 1024 * 1024,
+            ),
+            ("ptim_waiver", _("Scansione rinuncia dell’impresa (PTIM)"), OFFICE_TYPES, None),
+            (
+                "ptim_variation",
+                _("Documento autorizzativo della variazione (PTIM)"),
+                OFFICE_TYPES,
+                None,
+            ),
+            (
+                "ptim_rescission",
+                _("Documento di rescissione/risoluzione (PTIM)"),
+                frozenset({PDF}),
+                None,
+            ),
+        ):
+            register_use(DocumentUse(code=code, label=label, content_types=types, max_size=size))

@@ -1,9 +1,39 @@
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "ptim"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("contratti/inserimento/", views.contract_create, name="contract-create"),
+    path("contratti/", views.contract_search, name="contract-search"),
+    path("contratti/<int:pk>/", views.contract_detail, name="contract-detail"),
+    path("contratti/<int:pk>/<slug:action>/", views.contract_action, name="contract-action"),
+    path("varianti/<int:pk>/<slug:action>/", views.variation_action, name="variation-action"),
+    path("ricevute/<int:pk>/", views.receipt_download, name="receipt"),
+    path("accordi-quadro/", views.agreement_list, name="agreement-list"),
+    path("accordi-quadro/<int:pk>/", views.agreement_detail, name="agreement-detail"),
+    path(
+        "accordi-quadro/<int:pk>/<slug:action>/",
+        views.agreement_action,
+        name="agreement-action",
+    ),
+    path("operatori/", views.operator_management, name="operator-management"),
+    path("operatori/<int:membership_pk>/rifiuti/", views.refusals, name="refusals"),
+    path(
+        "operatori/<int:membership_pk>/rifiuti/<slug:action>/",
+        views.refusal_action,
+        name="refusal-action",
+    ),
+    path("reportistica/", views.operator_report, name="operator-report"),
+    path("reportistica/<int:operator_pk>/", views.operator_history, name="operator-history"),
+    path("guida/", views.guide, name="guide"),
+    path("api/accordi-quadro/", api.AgreementList.as_view(), name="api-agreements"),
+    path("api/contratti/", api.ContractBook.as_view(), name="api-contract-book"),
+    path(
+        "api/contratti/<int:pk>/<slug:action>/",
+        api.ContractAction.as_view(),
+        name="api-contract-action",
+    ),
 ]
