@@ -56,7 +56,8 @@ def test_seed_demo_is_rerunnable_without_duplicates():
         Organisation.objects.count(),
         Membership.objects.count(),
     )
-    assert counts[0] == len(USERS)
+    # Every kernel demo user exists (the workflow apps add their own demo users).
+    assert set(User.objects.values_list("username", flat=True)) >= {u.username for u in USERS}
     # One user per role, each with a valid tax code.
     assert {m.role for m in Membership.objects.all()} == set(Role.values)
     for user in User.objects.all():
