@@ -164,12 +164,13 @@ def refresh_public_procedure(*, ocid: str, source: str) -> PublicProcedure:
     buyer_party = next(
         (p for p in compiled.get("parties", []) if p.get("id") == buyer.get("id")), {}
     )
-    awards = [a for a in compiled.get("awards", []) if a.get("status") != "cancelled"]
+    all_awards = compiled.get("awards", [])
+    awards = [a for a in all_awards if a.get("status") != "cancelled"]
     award_values = [
         _decimal(a.get("value")) for a in awards if _decimal(a.get("value")) is not None
     ]
     suppliers = sorted({s.get("name", "") for a in awards for s in a.get("suppliers", [])})
-    award_dates = [_dt(a.get("date")) for a in awards if a.get("date")]
+    award_dates = [_dt(a.get("date")) for a in all_awards if a.get("date")]
     tender_period = tender.get("tenderPeriod", {})
     fields = {
         "source": source,
@@ -184,8 +185,11 @@ def refresh_public_procedure(*, ocid: str, source: str) -> PublicProcedure:
         "award_value": sum(award_values) if award_values else None,
         "suppliers": ", ".join(suppliers)[:1000],
         "is_notice": "tender" in tags or "tenderUpdate" in tags,
-        "is_award": bool(awards) and bool(tags & {"award", "awardUpdate", "contract"}),
-        "annulled": tender.get("status") == "cancelled" or "tenderCancellation" in tags,
+        # An annulled award stays listed, marked "Annullata": the public must see it happened.
+        "is_award": bool(all_awards) and bool(tags & {"award", "awardUpdate", "contract"}),
+        "annulled": tender.get("status") == "cancelled"
+        or "tenderCancellation" in tags
+        or (bool(all_awards) and not awards),
         "tender_published_at": _dt(tender_period.get("startDate"))
         or (releases[0].date if "tender" in tags else None),
         "tender_deadline": _dt(tender_period.get("endDate")),
