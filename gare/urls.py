@@ -6,4 +6,22 @@ app_name = "gare"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("nuova/", views.tender_create, name="tender_create"),
+    path("<uuid:pk>/", views.tender_detail, name="tender"),
+    path("<uuid:pk>/modifica/", views.tender_edit, name="tender_edit"),
+    path("<uuid:pk>/documenti/", views.tender_document_upload, name="tender_document"),
+    path("<uuid:pk>/pubblica/", views.tender_publish, name="tender_publish"),
+    path("<uuid:pk>/chiarimenti/", views.clarifications, name="clarifications"),
+    path("chiarimenti/<int:pk>/rispondi/", views.clarification_answer, name="clarification_answer"),
+    path("comunicazioni/", views.communications, name="communications"),
+    path("comunicazioni/<int:pk>/letta/", views.communication_read, name="communication_read"),
+    path("lotti/<int:pk>/offerta/", views.offer_page, name="offer"),
+    path("lotti/<int:pk>/offerta/<slug:action>/", views.offer_action, name="offer_action"),
+    path("lotti/<int:pk>/accesso/<int:file_pk>/", views.access_file, name="access_file"),
+    path("offerte/<uuid:pk>/ricevuta/", views.receipt, name="receipt"),
+    path("lotti/<int:pk>/", views.lot_procedure, name="lot"),
+    path("lotti/<int:pk>/azioni/<slug:action>/", views.lot_action, name="lot_action"),
+    path("lotti/<int:pk>/coefficienti/", views.coefficients, name="coefficients"),
+    path("lotti/<int:pk>/graduatoria/", views.ranking, name="ranking"),
+    path("file/<int:pk>/", views.envelope_file_download, name="envelope_file"),
 ]

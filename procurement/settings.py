@@ -275,6 +275,9 @@ PDND_CLIENT_ID = env.str("PDND_CLIENT_ID", default="platform-dev-client" if DEBU
 PDND_KID = env.str("PDND_KID", default="platform-dev-key" if DEBUG else "")
 # PEM of the private key; in development a key is generated in VAR_DIR/anac/ when missing.
 PDND_PRIVATE_KEY = secret("PDND_PRIVATE_KEY", default="")
+# Key that wraps the data keys of the tenders' sealed envelopes (base64 of 32 random bytes);
+# never in the database. In development gare/sealing.py generates one in VAR_DIR.
+GARE_SEALING_KEY = secret("GARE_SEALING_KEY", default="")
 PDND_PURPOSE_IDS = env.dict("PDND_PURPOSE_IDS", default={})
 ANAC_DEV_KEY_DIR = VAR_DIR / "anac"
 # Validate every request the client sends, and every answer of the simulator, against ANAC's
