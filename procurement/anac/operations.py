@@ -268,6 +268,11 @@ def _send(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: datetime) -> 
         # through): acknowledged; its outcome is dated after the click, not after this resend.
         if op.kind == Kind.CONFERMA_APPALTO and "ERR18" in codes:
             return _acked(op.pk, now=now, ack_at=op.created_at)
+        # A resend after an unknown outcome refused because the appalto is no longer "in
+        # lavorazione" (ERR16): the earlier send got through and was already processed. Its
+        # outcome (OK or KO) is in esito-operazione: poll it as for an acknowledged request.
+        if op.kind == Kind.CONFERMA_APPALTO and "ERR16" in codes and op.attempts > 1:
+            return _acked(op.pk, now=now, ack_at=op.created_at)
         if op.kind == Kind.CONFERMA_SCHEDA and "ERR60" in codes:
             return _acked(op.pk, now=now, ack_at=op.created_at)
         if not exc.errors and exc.status in (401, 403) and op.failures < GATEWAY_RETRIES:

@@ -627,3 +627,25 @@ def test_stalled_report_runs_once_per_day(db):
     assert tasks.pcp_stalled_report(now=at_eight) == 2
     assert tasks.pcp_stalled_report(now=at_eight) is None
     assert Notification.objects.filter(recipient=operator).count() == 1
+
+
+def test_a_resend_refused_with_err16_is_an_earlier_send_that_got_through(ops, outcomes):
+    """A conferma-appalto whose answer was lost is resent after reconciliation; ANAC had
+    already confirmed it and refuses the resend with ERR16: the outcome is polled, not a KO."""
+    configure(wt_seconds=0)
+    appalto = rup_appalto()
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        op = confirm(appalto)
+        assert fresh(op).state == S.ACKED  # ANAC has it and confirms it at once
+        # The answer is lost: the operation is requeued as reconciliation would do.
+        AnacOperation.objects.filter(pk=op.pk).update(state=S.QUEUED, next_attempt_at=None)
+        operations.dispatch(op.pk, now=timezone.now())
+        resent = fresh(op)
+        assert AnacTransmission.objects.latest("id").errors[0]["codice"] == "ERR16"
+        assert resent.state == S.ACKED and resent.attempts == 2
+
+        clock.shift(timedelta(seconds=6))
+        operations.poll_due(now=timezone.now())
+    assert fresh(op).state == S.OK
+    assert fresh(appalto).local_state == AppaltoState.CONFIRMED
+    assert outcomes.count(("conferma-appalto", "OK")) == 1
