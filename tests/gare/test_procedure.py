@@ -450,7 +450,7 @@ def test_as_14_same_oe_in_two_participants_is_reported_at_the_first_session(worl
 
 def test_as_09_with_the_as_01_offers_through_the_whole_procedure(world, lot):
     """The exact AS-01/AS-09 figures, entered through the services, sealed and opened."""
-    from .as01_data import AS01_COEFFICIENTS, AS01_ECONOMIC, AS01_TABULAR
+    from .evaluation.data import AS01_COEFFICIENTS, AS01_ECONOMIC, AS01_TABULAR
 
     ids = ["O1", "O2", "O3", "O4", "O5"]
     for i, oid in enumerate(ids):
