@@ -167,3 +167,44 @@ def publish_contract(lot, award, *, now) -> None:
         now=now,
         release=contract_release(lot, award, now=now),
     )
+
+
+def clarifications_release(lot, *, now) -> dict:
+    """The anonymised questions and their answers published so far (OCDS enquiries extension:
+    `tender.enquiries`); never the original question nor who asked it."""
+    from .models import ClarificationStatus
+
+    tender = lot.tender
+    published = tender.clarifications.filter(status=ClarificationStatus.PUBLISHED).order_by(
+        "published_at", "pk"
+    )
+    release = _base(lot, tag=["tenderUpdate"], now=now)
+    release["tender"] = {
+        "id": _ident(lot),
+        "hasEnquiries": True,
+        "enquiries": [
+            {
+                "id": str(item.pk),
+                "title": item.published_question_text[:200],
+                "description": item.published_question_text,
+                "answer": item.answer_text,
+                "dateAnswered": iso(item.published_at),
+            }
+            for item in published
+        ],
+    }
+    return release
+
+
+def publish_clarifications(tender, *, now) -> None:
+    """After an answer is published: one tenderUpdate per lot with all the published answers."""
+    from .models import ClarificationStatus
+
+    count = tender.clarifications.filter(status=ClarificationStatus.PUBLISHED).count()
+    for lot in tender.lots.order_by("number"):
+        ocds_publish(
+            source="gare",
+            key=f"enquiries-{count}",
+            now=now,
+            release=clarifications_release(lot, now=now),
+        )

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from .. import deadlines
 from ..models import Clarification, ClarificationStatus, Communication, Tender, TenderStatus
+from ..ocds import publish_clarifications
 from .common import GareError, audit, fmt_dt, require_operator, require_staff
 
 
@@ -81,6 +82,7 @@ def clarification_answer(
             now=now,
             payload={"late_override": late},
         )
+        publish_clarifications(tender, now=now)  # public to all, anonymous, also as open data
     return item
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 
 from gare.models import Clarification, Communication
 from gare.services.clarifications import (
@@ -15,6 +16,8 @@ from gare.services.clarifications import (
 from gare.services.common import GareError, communication_send
 from procurement.audit.models import AuditEvent
 from procurement.notifications.models import Notification
+from procurement.opendata.models import OcdsRelease
+from procurement.opendata.services import ocid_for
 from tests.factories.kernel import aware
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +95,15 @@ def test_as_11_clarifications(world, tender, client_for):
     assert "Alfa Costruzioni" not in page and alfa.name not in page
     staff_page = client_for(world.rup).get(f"/gare/{tender.pk}/chiarimenti/").content.decode()
     assert alfa.name in staff_page
+    # The public transparency page shows the three answers, anonymous, without login.
+    ocid = tender.lots.get().cig
+    public = Client().get(f"/trasparenza/procedura/{ocid_for(ocid)}/").content.decode()
+    assert "È ammesso il subappalto al 100 % della OS30?" in public
+    assert "Sì, come indicato nella Tab. 2." in public
+    assert "Alfa Costruzioni" not in public and alfa.name not in public
+    assert "Quesito di Beta" not in public  # the original question stays reserved
+    latest = OcdsRelease.objects.filter(source="gare").latest("id")
+    assert latest.tags == ["tenderUpdate"] and len(latest.data["tender"]["enquiries"]) == 3
 
 
 def test_a_question_through_the_browser_after_the_deadline_is_refused(world, tender, client_for):
