@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from decimal import Decimal
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from procurement.opendata.services import amount, iso, ocds_publish, ocid_for, party, party_ref
@@ -91,6 +93,8 @@ def tender_release(lot, *, now) -> dict:
             "title": doc.title,
             "datePublished": iso(tender.published_at or now),
             "language": "it",
+            "url": settings.SITE_URL.rstrip("/")
+            + reverse("gare:public_document", args=[tender.pk, doc.pk]),
         }
         for doc in tender.documents.order_by("created_at", "pk")
     ]

@@ -24,4 +24,5 @@ urlpatterns = [
     path("lotti/<int:pk>/coefficienti/", views.coefficients, name="coefficients"),
     path("lotti/<int:pk>/graduatoria/", views.ranking, name="ranking"),
     path("file/<int:pk>/", views.envelope_file_download, name="envelope_file"),
+    path("<uuid:tender_pk>/bando/<int:pk>/", views.public_document, name="public_document"),
 ]

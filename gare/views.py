@@ -832,3 +832,24 @@ def envelope_file_download(request, pk):
     response = HttpResponse(data, content_type=item.content_type)
     response["Content-Disposition"] = f'attachment; filename="{item.original_name}"'
     return response
+
+
+def public_document(request, tender_pk, pk):
+    """A document of a published notice, readable by anyone (art. 28 D.Lgs. 36/2023)."""
+    from procurement.documents.services import document_version_content
+
+    from .models import TenderDocument, TenderStatus
+
+    item = get_object_or_404(
+        TenderDocument.objects.select_related("tender", "document"), pk=pk, tender_id=tender_pk
+    )
+    if item.tender.is_template or item.tender.status == TenderStatus.DRAFT:
+        raise Http404(_("Documento non trovato."))
+    version = item.document.current_version
+    if version is None:
+        raise Http404(_("Documento non trovato."))
+    response = HttpResponse(
+        document_version_content(version=version), content_type=version.content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{version.original_name}"'
+    return response

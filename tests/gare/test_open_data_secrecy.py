@@ -79,3 +79,24 @@ def test_envelopes_and_bidders_never_reach_the_public_before_they_are_public(wor
     assert SECRET_TEXT not in text  # envelope contents never are
     losers = [p for p in lot.participants.all() if p.pk != first_id]
     assert all(p.display_name not in text for p in losers)
+
+
+def test_the_notice_documents_are_downloadable_by_anyone_once_published(world, draft_tender):
+    from gare.services.tenders import tender_publish
+
+    from .conftest import add_required_documents
+
+    add_required_documents(world, draft_tender, aware(2026, 6, 26, 8, 0))
+    document = draft_tender.documents.first()
+    url = f"/gare/{draft_tender.pk}/bando/{document.pk}/"
+    assert Client().get(url).status_code == 404  # a draft is not public
+
+    tender_publish(user=world.rup, tender=draft_tender, now=aware(2026, 6, 26, 9, 0))
+
+    response = Client().get(url)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    release = OcdsRelease.objects.get(source="gare", tags=["tender"])
+    urls = [d["url"] for d in release.data["tender"]["documents"]]
+    assert any(u.endswith(url) for u in urls)
+    page = Client().get(f"/trasparenza/procedura/{release.ocid}/").content.decode()
+    assert url in page
