@@ -24,7 +24,7 @@ OPERATORS = [
         "gare.alfa",
         "Alberto",
         "Alfieri",
-        "LFRLRT70A01F952X",
+        "LFRLRT70A01F952F",
     ),
     (
         "gare-beta",
@@ -33,7 +33,7 @@ OPERATORS = [
         "gare.beta",
         "Bruna",
         "Bettini",
-        "BTTBRN72B41F952Y",
+        "BTTBRN72B41F952K",
     ),
     (
         "gare-gamma",
@@ -42,14 +42,14 @@ OPERATORS = [
         "gare.gamma",
         "Guido",
         "Gamba",
-        "GMBGDU75C01F952Z",
+        "GMBGDU75C01F952T",
     ),
 ]
 SUA_USERS = [
-    ("gare.commissario1", "Carla", "Ferri", "FRRCRL70D41F952A", Role.COMMISSIONER),
-    ("gare.commissario2", "Paolo", "Neri", "NREPLA68E01F952B", Role.COMMISSIONER),
-    ("gare.commissario3", "Sara", "Villa", "VLLSRA74H41F952C", Role.COMMISSIONER),
-    ("gare.seggio", "Elisa", "Garavetto", "GRVLSE71L41F952D", Role.BOARD),
+    ("gare.commissario1", "Carla", "Ferri", "FRRCRL70D41F952T", Role.COMMISSIONER),
+    ("gare.commissario2", "Paolo", "Neri", "NREPLA68E01F952D", Role.COMMISSIONER),
+    ("gare.commissario3", "Sara", "Villa", "VLLSRA74H41F952Z", Role.COMMISSIONER),
+    ("gare.seggio", "Elisa", "Garavetto", "GRVLSE71L41F952B", Role.BOARD),
 ]
 DEMO_CODE = "20/2026-DEMO"
 
