@@ -8,6 +8,7 @@ from .models import (
     FvoeDocumentRequest,
     FvoeDocumentRequestItem,
     FvoeDocumentVersion,
+    FvoeMaintenanceWindow,
 )
 
 
@@ -70,3 +71,10 @@ class FvoeDocumentRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "is_open"]
     readonly_fields = ["status"]
     inlines = [ItemInline]
+
+
+@admin.register(FvoeMaintenanceWindow)
+class FvoeMaintenanceWindowAdmin(admin.ModelAdmin):
+    """R-FVOE-083: ANAC's announced maintenance windows (scheduled calls are postponed)."""
+
+    list_display = ["starts_at", "ends_at", "note"]

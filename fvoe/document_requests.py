@@ -3,8 +3,9 @@ submission after commit, and the polling of verifica-stato-richiesta-documento."
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -32,6 +33,7 @@ from .models import (
 )
 from .services import (
     MSG_UNREACHABLE,
+    CheckTrigger,
     FvoeError,
     _client,
     _close,
@@ -40,13 +42,20 @@ from .services import (
     _error_rows,
     _on_commit_task,
     actor_for,
+    conf,
+    maintenance_window,
     msg_anac_error,
     msg_no_rup_session,
     require_fvoe_user,
+    require_no_maintenance,
     rup_active_session,
     rup_in_charge,
     rup_read_session,
 )
+
+logger = logging.getLogger(__name__)
+
+MSG_REGISTERED_WITHOUT_ID = "Richiesta registrata da ANAC, identificativo non disponibile"
 
 # --- document requests to certifying bodies (R1–R6) -------------------------------------------
 
@@ -130,6 +139,7 @@ def document_request_create(
     if type_code not in REQUESTABLE_TYPES:
         raise FvoeError(_("Tipo di documento non richiedibile agli enti certificanti."))
     data = _validate_request_data(type_code, request_data)
+    require_no_maintenance(now)
     rup = rup_in_charge(appalto)
     if not rup.tax_code or rup_active_session(rup, now) is None:
         raise FvoeError(msg_no_rup_session(rup.get_full_name() or rup.username))
@@ -169,6 +179,8 @@ def document_request_create(
 
 
 def document_request_submit(*, request_id, now: datetime | None = None, client=None) -> str:
+    """Send a QUEUED request (R2/R3). A lost answer is resent once; `FVC05` on the resend
+    means ANAC accepted the first send (D-FVOE-22)."""
     now = now or timezone.now()
     claimed = FvoeDocumentRequest.objects.filter(
         pk=request_id, status=DocumentRequestStatus.QUEUED, submitted_at__isnull=True
@@ -176,10 +188,12 @@ def document_request_submit(*, request_id, now: datetime | None = None, client=N
     if claimed != 1:
         return "already"
     request = FvoeDocumentRequest.objects.select_related(
-        "authorization__appalto", "acting_rup"
+        "authorization__appalto", "acting_rup", "requested_by"
     ).get(pk=request_id)
     auth = request.authorization
     session = rup_read_session(request.acting_rup, now)
+    resend = request.attempts > 0
+    FvoeDocumentRequest.objects.filter(pk=request_id).update(attempts=request.attempts + 1)
     fvoe = _client(client)
     try:
         if session is None:
@@ -188,8 +202,10 @@ def document_request_submit(*, request_id, now: datetime | None = None, client=N
             ctx = _ctx(
                 auth.appalto,
                 actor_for(auth.appalto, request.acting_rup, session),
-                trigger="user",
+                trigger="retry" if resend else "user",
                 label=f"{request.type_code} {auth.operator_tax_code}",
+                check_trigger=CheckTrigger.RETRY if resend else CheckTrigger.USER,
+                user=None if resend else request.requested_by,
             )
             ack = fvoe.request_documents(
                 ctx=ctx,
@@ -199,7 +215,10 @@ def document_request_submit(*, request_id, now: datetime | None = None, client=N
             )
             outcome = ("ack", ack.id_richiesta)
     except AnacRejected as exc:
-        outcome = ("rejected", _error_rows(exc))
+        if resend and any(e.codice == "FVC05" for e in exc.errors or []):
+            outcome = ("registered",)  # D-FVOE-22: the lost first send got through
+        else:
+            outcome = ("rejected", _error_rows(exc))
     except AnacError:
         outcome = ("unknown",)
     finally:
@@ -208,12 +227,24 @@ def document_request_submit(*, request_id, now: datetime | None = None, client=N
         locked = FvoeDocumentRequest.objects.select_for_update().get(pk=request_id)
         if outcome[0] == "ack":
             locked.mark_submitted(id_richiesta=outcome[1], now=now)
+        elif outcome[0] == "registered":
+            locked.mark_submitted(id_richiesta="", now=now, note=_(MSG_REGISTERED_WITHOUT_ID))
         elif outcome[0] == "rejected":
             locked.mark_submit_failed(errors=outcome[1], now=now)
-        else:
-            # D-FVOE-22 is not implemented: the request stays QUEUED and is resent by the sweep.
+        elif not resend:
+            # Outcome unknown: resend once, right after this transaction (D-FVOE-22).
             FvoeDocumentRequest.objects.filter(pk=request_id).update(submitted_at=None)
+            transaction.on_commit(
+                lambda: document_request_submit(request_id=request_id, client=client)
+            )
             return locked.status
+        else:
+            locked.mark_submit_failed(
+                errors=[
+                    {"descrizione": _("Esito dell'invio sconosciuto anche al nuovo tentativo")}
+                ],
+                now=now,
+            )
         locked.save()
         audit_record(
             action=_("richiesta di documento FVOE trasmessa"),
@@ -222,10 +253,145 @@ def document_request_submit(*, request_id, now: datetime | None = None, client=N
             organisation=auth.appalto.organisation,
             from_state=DocumentRequestStatus.QUEUED,
             to_state=locked.status,
-            payload={"idRichiesta": locked.id_richiesta, "errori": locked.error_codes},
+            payload={
+                "idRichiesta": locked.id_richiesta,
+                "errori": locked.error_codes,
+                "invii": locked.attempts,
+            },
             now=now,
         )
     return locked.status
+
+
+def adopt_listed_document(*, authorization, document: FvoeDocument, now: datetime) -> bool:
+    """D-FVOE-22: a request registered without idRichiesta is answered by a new document of
+    its type in the listing; that document is "Richiesto dall'utente"."""
+    with transaction.atomic():
+        request = (
+            FvoeDocumentRequest.objects.select_for_update()
+            .filter(
+                authorization=authorization,
+                status=DocumentRequestStatus.SUBMITTED,
+                id_richiesta="",
+                is_open=True,
+                type_code=document.type_code,
+                submitted_at__lte=now,
+            )
+            .order_by("submitted_at")
+            .first()
+        )
+        if request is None:
+            return False
+        FvoeDocument.objects.filter(pk=document.pk).update(origin=DocumentOrigin.REQUESTED)
+        FvoeDocumentRequestItem.objects.create(
+            request=request,
+            status=DocumentRequestItemStatus.RETRIEVED,
+            anac_status_code="004",
+            id_documento=document.id_documento,
+            document=document,
+            last_checked_at=now,
+        )
+        request.is_open = False
+        request.last_checked_at = now
+        request.save(update_fields=["is_open", "last_checked_at"])
+        notify(
+            recipients=[request.requested_by],
+            template="fvoe_document_request",
+            context={
+                "request": request,
+                "operator": authorization.operator,
+                "appalto": authorization.appalto,
+            },
+            organisation=authorization.appalto.organisation,
+            url=reverse("fvoe:documents", args=[authorization.appalto_id]),
+            email=False,
+            now=now,
+        )
+    return True
+
+
+STALL_AFTER = timedelta(days=30)
+
+
+def document_requests_due(now: datetime) -> list:
+    """D-FVOE-12: every 15 minutes in the first 24 hours, then once per 07:00/14:00 slot,
+    for 30 days; STALLED items are checked only by hand."""
+    from .jobs import slot_of
+
+    every = timedelta(minutes=conf("FVOE_DOCREQ_FAST_POLL_MINUTES", 15))
+    young_for = timedelta(hours=conf("FVOE_DOCREQ_FAST_POLL_HOURS", 24))
+    max_age = timedelta(days=conf("FVOE_DOCREQ_MAX_DAYS", 30))
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    slot = slot_of(now) or slot_of(midnight - timedelta(seconds=1))
+    due = []
+    for request in FvoeDocumentRequest.objects.filter(
+        status=DocumentRequestStatus.SUBMITTED,
+        is_open=True,
+        submitted_at__gt=now - max_age,
+    ).exclude(id_richiesta=""):
+        if request.items.filter(status=DocumentRequestItemStatus.STALLED).exists():
+            continue
+        last = request.last_checked_at
+        if now - request.submitted_at < young_for:
+            if last is None or now - last >= every:
+                due.append(request.pk)
+        elif slot is not None and (last is None or last < slot):
+            due.append(request.pk)
+    return due
+
+
+def document_requests_stall(*, now: datetime) -> int:
+    """Items with no final state 30 days after the send become STALLED (§4.3)."""
+    max_age = timedelta(days=conf("FVOE_DOCREQ_MAX_DAYS", 30))
+    stalled = 0
+    for request in FvoeDocumentRequest.objects.filter(
+        status=DocumentRequestStatus.SUBMITTED, is_open=True, submitted_at__lte=now - max_age
+    ).select_related("authorization__appalto"):
+        with transaction.atomic():
+            locked = FvoeDocumentRequest.objects.select_for_update().get(pk=request.pk)
+            items = locked.items.exclude(
+                status__in=[
+                    DocumentRequestItemStatus.RETRIEVED,
+                    DocumentRequestItemStatus.NEGATIVE,
+                    DocumentRequestItemStatus.STALLED,
+                ]
+            )
+            if not locked.items.exists():
+                # Never answered at all: one item stands for the whole request.
+                FvoeDocumentRequestItem.objects.create(
+                    request=locked, status=DocumentRequestItemStatus.STALLED, last_checked_at=now
+                )
+                changed = 1
+            else:
+                changed = items.update(status=DocumentRequestItemStatus.STALLED)
+            if changed:
+                stalled += changed
+                audit_record(
+                    action=_("richiesta di documento FVOE senza esito dopo 30 giorni"),
+                    actor=None,
+                    obj=locked,
+                    organisation=request.authorization.appalto.organisation,
+                    to_state=DocumentRequestItemStatus.STALLED,
+                    payload={"esiti": changed},
+                    now=now,
+                )
+    return stalled
+
+
+def document_requests_poll_due(*, now: datetime, client=None) -> dict:
+    """The periodic part of §7 `fvoe_poll_document_requests`."""
+    counts = {"polled": 0, "stalled": 0, "failed": 0}
+    if maintenance_window(now) is not None:
+        return counts
+    counts["stalled"] = document_requests_stall(now=now)
+    for pk in document_requests_due(now):
+        try:
+            document_request_poll(request_id=pk, now=now, client=client)
+            counts["polled"] += 1
+        except Exception:  # one failing request must not stop the others
+            logger.info("fvoe: poll of %s failed", pk, exc_info=True)
+            counts["failed"] += 1
+    return counts
 
 
 def document_request_poll(
@@ -238,7 +404,12 @@ def document_request_poll(
     auth = request.authorization
     if user is not None:
         require_fvoe_user(user, auth.appalto)
-    if request.status != DocumentRequestStatus.SUBMITTED or not request.is_open:
+        require_no_maintenance(now)
+    if (
+        request.status != DocumentRequestStatus.SUBMITTED
+        or not request.is_open
+        or not request.id_richiesta
+    ):
         return request
     rup = rup_in_charge(auth.appalto)
     session = rup_read_session(rup, now)
@@ -252,6 +423,8 @@ def document_request_poll(
             actor_for(auth.appalto, rup, session),
             trigger="user" if user else "scheduler",
             label=f"{request.type_code} {auth.operator_tax_code}",
+            check_trigger=CheckTrigger.USER if user else CheckTrigger.POLL,
+            user=user,
         )
         try:
             status = fvoe.document_request_status(ctx=ctx, id_richiesta=request.id_richiesta)
@@ -273,6 +446,12 @@ def document_request_poll(
                 DocumentRequestItemStatus.NEGATIVE,
             ):
                 continue
+            if (
+                item.status == DocumentRequestItemStatus.STALLED
+                and user is None
+                and state.state_code == item.anac_status_code
+            ):
+                continue  # STALLED: only a manual check moves it
             item.subject_tax_code = state.subject_tax_code[:16]
             item.anac_status_code = state.state_code
             item.status = (

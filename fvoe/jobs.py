@@ -27,19 +27,47 @@ from procurement.anac.fvoe import FvoeClient
 from procurement.core.jobs import claimed_run, slot_key
 from procurement.core.models import JobRun
 
-from .models import VERIFIABLE_STATUSES, CheckTrigger, FvoeAuthorization
+from .models import VERIFIABLE_STATUSES, CheckTrigger, FvoeAuthorization, FvoeSkippedCheck
 from .services import (
     SlotSummary,
     authorization_verify,
     conf,
     documents_sync,
+    maintenance_window,
     notify_verification_skipped,
+    record_span,
 )
 
 logger = logging.getLogger(__name__)
 
 JOB = "fvoe-verify"
 SLOT_HOURS = (7, 14)
+
+
+SKIP_NO_IDENTITY = "nessun accesso SPID/CIE del RUP negli ultimi 30 giorni"
+SKIP_MAINTENANCE = "Manutenzione ANAC"
+SKIP_LATE = "slot non eseguito entro 60 minuti"
+
+
+def record_skips(*, appalto_ids, key: str, trigger: str, now: datetime, reason: str) -> None:
+    """One "Saltata" line per appalto and slot in Cronologia PCP (R-FVOE-071)."""
+    FvoeSkippedCheck.objects.bulk_create(
+        [
+            FvoeSkippedCheck(appalto_id=pk, slot=key, trigger=trigger, at=now, reason=reason)
+            for pk in set(appalto_ids)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _concerned_appalti():
+    return (
+        FvoeAuthorization.objects.filter(
+            status__in=VERIFIABLE_STATUSES, appalto__archived_at__isnull=True
+        )
+        .values_list("appalto_id", flat=True)
+        .distinct()
+    )
 
 
 def slot_of(now: datetime) -> datetime | None:
@@ -96,18 +124,50 @@ def verify_slot(
         return None
     key = slot_key(JOB, slot)
     catchup = timedelta(minutes=conf("FVOE_SLOT_CATCHUP_MINUTES", 60))
+    trigger = (
+        CheckTrigger.SCHEDULED_07
+        if timezone.localtime(slot).hour == 7
+        else (CheckTrigger.SCHEDULED_14)
+    )
     if now - slot > catchup:
         # D-FVOE-16: too late; record the slot as skipped (once) and leave it to the next one.
         with claimed_run(job=JOB, key=key, now=now, slot=slot) as run:
             if run is not None:
                 run.summary = {"outcome": "SKIPPED", "reason": "Saltata: oltre 60 minuti"}
                 JobRun.objects.filter(pk=run.pk).update(summary=run.summary)
+                record_skips(
+                    appalto_ids=_concerned_appalti(),
+                    key=key,
+                    trigger=trigger,
+                    now=now,
+                    reason=SKIP_LATE,
+                )
         return None
-    trigger = (
-        CheckTrigger.SCHEDULED_07
-        if timezone.localtime(slot).hour == 7
-        else (CheckTrigger.SCHEDULED_14)
-    )
+    window = maintenance_window(now)
+    if window is not None:
+        # R-FVOE-083, §7 rule 5: no call during ANAC's maintenance; the next slot tries again.
+        with claimed_run(job=JOB, key=key, now=now, slot=slot) as run:
+            if run is None:
+                return None
+            skipped = FvoeAuthorization.objects.filter(
+                status__in=VERIFIABLE_STATUSES, appalto__archived_at__isnull=True
+            ).count()
+            summary = SlotSummary(key=key, total=skipped, skipped=skipped)
+            summary.extra = {
+                "outcome": "SKIPPED",
+                "reason": "Manutenzione ANAC",
+                "until": window.ends_at.isoformat(),
+            }
+            run.total = skipped
+            run.summary = {**asdict(summary), "outcome": "SKIPPED", "reason": SKIP_MAINTENANCE}
+            record_skips(
+                appalto_ids=_concerned_appalti(),
+                key=key,
+                trigger=trigger,
+                now=now,
+                reason=SKIP_MAINTENANCE,
+            )
+        return summary
     with claimed_run(job=JOB, key=key, now=now, slot=slot) as run:
         if run is None:
             return None
@@ -157,7 +217,7 @@ def _run_items(ids, *, key, trigger, slot, summary, run, concurrency, gate, clie
         work.put(pk)
     lock = threading.Lock()
     deadline = slot + timedelta(hours=conf("FVOE_SLOT_DEADLINE_HOURS", 6))
-    span_id = str(uuid.uuid4())
+    span_id = record_span(trigger=trigger, span_id=str(uuid.uuid4()))  # one span per slot
     in_thread = concurrency <= 1
 
     def count(**deltas):
@@ -221,13 +281,25 @@ def _run_items(ids, *, key, trigger, slot, summary, run, concurrency, gate, clie
             return
         if outcome.result == "skipped":
             count(skipped=1)
+            record_skips(
+                appalto_ids=[auth.appalto_id],
+                key=key,
+                trigger=trigger,
+                now=clock(),
+                reason=SKIP_NO_IDENTITY,
+            )
             notify_verification_skipped(authorization=auth, now=clock())
             return
         count(changed=1) if outcome.result == "changed" else count(verified=1)
         if outcome.needs_sync:
             try:
                 stored = documents_sync(
-                    authorization_id=pk, key=key, now=clock(), client=client, trigger=trigger
+                    authorization_id=pk,
+                    key=key,
+                    now=clock(),
+                    client=client,
+                    trigger=trigger,
+                    span_id=span_id,
                 )
                 count(synced_documents=stored)
             except AnacRateLimited as exc:

@@ -111,6 +111,14 @@ class FvoeAccessRequest(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(_("creata il"))
     submitted_at = models.DateTimeField(_("inviata il"), null=True, blank=True)
     error_codes = models.JSONField(_("errori ANAC"), default=list, blank=True)
+    # Reconciliation of an unknown outcome (§6.5, AS-FVOE-09).
+    not_found_at = models.DateTimeField(
+        _("ANAC non la conosce dal"), null=True, blank=True
+    )  # first check where every operator answered FVC04
+    resend_count = models.PositiveSmallIntegerField(_("reinvii"), default=0)
+    operators_alerted_at = models.DateTimeField(
+        _("operatori della piattaforma avvisati il"), null=True, blank=True
+    )  # N-FV-07
 
     class Meta:
         verbose_name = _("richiesta di accesso FVOE")
@@ -136,6 +144,18 @@ class FvoeAccessRequest(ConcurrentTransitionMixin, models.Model):
     def outcome_unknown(self, *, now) -> None:
         self.submitted_at = now
 
+    @transition(field=status, source=AccessRequestStatus.UNKNOWN, target=AccessRequestStatus.ACKED)
+    def reconciled(self, *, id_richiesta: str) -> None:
+        # F14: ANAC registered our request; its answer was lost.
+        self.id_richiesta = id_richiesta
+
+    @transition(field=status, source=AccessRequestStatus.UNKNOWN, target=AccessRequestStatus.QUEUED)
+    def requeue(self) -> None:
+        # §6.5: ANAC does not know the request (FVC04 at two checks 5 minutes apart): resend once.
+        self.resend_count += 1
+        self.submitted_at = None
+        self.not_found_at = None
+
 
 class AuthorizationStatus(models.TextChoices):
     QUEUED = "QUEUED", _("In invio")
@@ -146,7 +166,7 @@ class AuthorizationStatus(models.TextChoices):
     EXPIRED = "EXPIRED", _("Scaduta")
     CANCELLED = "CANCELLED", _("Annullata")
     SUBMIT_FAILED = "SUBMIT_FAILED", _("Respinta all'invio")
-    UNKNOWN = "UNKNOWN", _("Esito dell'invio sconosciuto")
+    UNKNOWN = "UNKNOWN", _("In invio")  # AS-FVOE-09: outcome being reconciled
 
 
 LIVE_STATUSES = (
@@ -179,6 +199,7 @@ class CheckTrigger(models.TextChoices):
     AUTO_SYNC = "AUTO_SYNC", _("Recupero automatico documenti")
     POLL = "POLL", _("Verifica periodica")
     RECONCILIATION = "RECONCILIATION", _("Riconciliazione")
+    RETRY = "RETRY", _("Nuovo tentativo")
 
 
 class FvoeAuthorization(ConcurrentTransitionMixin, models.Model):
@@ -286,9 +307,32 @@ class FvoeAuthorization(ConcurrentTransitionMixin, models.Model):
     def mark_submit_failed(self, *, now) -> None:
         self.closed_at = now
 
-    @transition(field=status, source=AuthorizationStatus.QUEUED, target=AuthorizationStatus.UNKNOWN)
+    @transition(
+        field=status,
+        source=[AuthorizationStatus.QUEUED, AuthorizationStatus.REQUESTED],
+        target=AuthorizationStatus.UNKNOWN,
+    )
     def mark_unknown(self) -> None:
         pass
+
+    @transition(
+        field=status, source=AuthorizationStatus.UNKNOWN, target=AuthorizationStatus.REQUESTED
+    )
+    def mark_reconciled(self) -> None:
+        self.anac_status_code = "01"
+
+    @transition(field=status, source=AuthorizationStatus.UNKNOWN, target=AuthorizationStatus.QUEUED)
+    def mark_requeued(self) -> None:
+        pass
+
+    @property
+    def ended_label(self) -> str:
+        """R-FVOE-054: "Accesso revocato/scaduto/annullato" (the noun is masculine)."""
+        return {
+            AuthorizationStatus.REVOKED: _("Accesso revocato il"),
+            AuthorizationStatus.EXPIRED: _("Accesso scaduto il"),
+            AuthorizationStatus.CANCELLED: _("Accesso annullato il"),
+        }.get(self.status, "")
 
     @transition(
         field=status,
@@ -494,6 +538,9 @@ class FvoeDocumentRequest(ConcurrentTransitionMixin, models.Model):
         protected=True,
     )
     is_open = models.BooleanField(_("aperta"), default=True)
+    # D-FVOE-22: sends made (a lost answer is resent once).
+    attempts = models.PositiveSmallIntegerField(_("invii"), default=0)
+    note = models.CharField(_("nota"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("creata il"))
     submitted_at = models.DateTimeField(_("inviata il"), null=True, blank=True)
     last_checked_at = models.DateTimeField(_("ultima verifica"), null=True, blank=True)
@@ -510,9 +557,10 @@ class FvoeDocumentRequest(ConcurrentTransitionMixin, models.Model):
     @transition(
         field=status, source=DocumentRequestStatus.QUEUED, target=DocumentRequestStatus.SUBMITTED
     )
-    def mark_submitted(self, *, id_richiesta: str, now) -> None:
+    def mark_submitted(self, *, id_richiesta: str, now, note: str = "") -> None:
         self.id_richiesta = id_richiesta
         self.submitted_at = now
+        self.note = note
 
     @transition(
         field=status,
@@ -543,3 +591,87 @@ class FvoeDocumentRequestItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_tax_code} · {self.get_status_display()}"
+
+
+class FvoeCallSpan(models.Model):
+    """Who or what started a group of ANAC calls (the spanID of their tracking JWS).
+
+    The kernel transmission log knows only "user" or "scheduler"; "Cronologia PCP" shows
+    "Manuale – <user>", "Automatica 07:00", "Automatica 14:00", … from this row (§6.7).
+    """
+
+    span_id = models.CharField(_("spanID"), max_length=36, unique=True)
+    trigger = models.CharField(_("avviata da"), max_length=20, choices=CheckTrigger.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("utente"),
+    )
+    created_at = models.DateTimeField(_("creato il"))
+
+    class Meta:
+        verbose_name = _("avvio di chiamate FVOE")
+        verbose_name_plural = _("avvii di chiamate FVOE")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.trigger == CheckTrigger.USER and self.user is not None:
+            return _("Manuale – %(user)s") % {
+                "user": self.user.get_full_name() or self.user.username
+            }
+        return self.get_trigger_display()
+
+
+class FvoeMaintenanceWindow(models.Model):
+    """An ANAC maintenance window of the FVOE services (R-FVOE-083, e.g. 22–25/05/2026)."""
+
+    starts_at = models.DateTimeField(_("dal"))
+    ends_at = models.DateTimeField(_("al"))
+    note = models.CharField(_("nota"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("manutenzione ANAC (FVOE)")
+        verbose_name_plural = _("manutenzioni ANAC (FVOE)")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="fvoe_maintenance_window_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%d/%m/%Y %H:%M} – {self.ends_at:%d/%m/%Y %H:%M}"
+
+
+class FvoeSkippedCheck(models.Model):
+    """An automatic verification not made for an appalto, with the reason (R-FVOE-071).
+
+    Shown in "Cronologia PCP" as "Saltata – <reason>": no usable RUP identity (D-FVOE-03),
+    ANAC maintenance (R-FVOE-083), slot missed by more than 60 minutes (D-FVOE-16).
+    """
+
+    appalto = models.ForeignKey(
+        "pcp.PcpAppalto", on_delete=models.CASCADE, related_name="+", verbose_name=_("appalto")
+    )
+    slot = models.CharField(_("slot"), max_length=40)  # e.g. fvoe-verify:2026-11-24T07
+    trigger = models.CharField(_("avviata da"), max_length=20, choices=CheckTrigger.choices)
+    at = models.DateTimeField(_("data e ora"))
+    reason = models.CharField(_("motivo"), max_length=255)
+
+    class Meta:
+        verbose_name = _("verifica FVOE saltata")
+        verbose_name_plural = _("verifiche FVOE saltate")
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["appalto", "slot"], name="fvoe_skipped_once_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot} · {self.reason}"

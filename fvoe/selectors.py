@@ -7,7 +7,6 @@ from django.db.models import Count, Exists, OuterRef, Q
 from procurement.accounts.access import get_object_for_user, organisations_of
 from procurement.accounts.models import Role
 from procurement.anac.models import AnacTransmission
-from procurement.core.models import JobRun
 from procurement.pcp.models import PcpAppalto
 
 from .models import (
@@ -16,6 +15,7 @@ from .models import (
     FvoeAuthorization,
     FvoeDocument,
     FvoeDocumentVersion,
+    FvoeSkippedCheck,
 )
 from .services import conf
 
@@ -103,7 +103,6 @@ def transmissions_of(appalto):
     return AnacTransmission.objects.filter(appalto=appalto).order_by("-sent_at", "-id")
 
 
-def skipped_slots():
-    return JobRun.objects.filter(job="fvoe-verify", summary__outcome="SKIPPED").order_by(
-        "-started_at"
-    )
+def skipped_checks(appalto):
+    """R-FVOE-071: the automatic verifications not made for this appalto, with the reason."""
+    return FvoeSkippedCheck.objects.filter(appalto=appalto).order_by("-at")

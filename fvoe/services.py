@@ -53,8 +53,10 @@ from .models import (
     FvoeAccessRequest,
     FvoeAppaltoOperator,
     FvoeAuthorization,
+    FvoeCallSpan,
     FvoeDocument,
     FvoeDocumentVersion,
+    FvoeMaintenanceWindow,
     OperatorSource,
     RetrievalState,
 )
@@ -131,6 +133,29 @@ MSG_UNREACHABLE = (
     "Il servizio ANAC non è al momento raggiungibile. Riprovare più tardi; l’esito dei "
     "tentativi è visibile nella Cronologia PCP."
 )
+
+
+def msg_maintenance(until: datetime) -> str:
+    return _(
+        "Servizi FVOE di ANAC in manutenzione fino alle %(until)s: le verifiche automatiche "
+        "riprenderanno al termine."
+    ) % {"until": timezone.localtime(until).strftime("%d/%m/%Y %H:%M")}
+
+
+def maintenance_window(now: datetime) -> FvoeMaintenanceWindow | None:
+    """R-FVOE-083: the ANAC maintenance window in force at `now`, if any."""
+    return (
+        FvoeMaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now)
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def require_no_maintenance(now: datetime) -> None:
+    """User actions during a maintenance window: MSG-FV-12 and no call."""
+    window = maintenance_window(now)
+    if window is not None:
+        raise FvoeError(msg_maintenance(window.ends_at))
 
 
 def msg_throttled(at: datetime, seconds: int) -> str:
@@ -241,7 +266,28 @@ def rup_status(appalto: PcpAppalto, now: datetime) -> dict:
     }
 
 
-def _ctx(appalto, actor, *, trigger: str, span_id: str | None = None, label: str = ""):
+def record_span(*, trigger: str, user: User | None = None, span_id: str | None = None) -> str:
+    """The spanID of a user action or a scheduled slot, with who/what started it (§6.7)."""
+    span_id = span_id or str(uuid.uuid4())
+    FvoeCallSpan.objects.get_or_create(
+        span_id=span_id,
+        defaults={"trigger": trigger, "user": user, "created_at": timezone.now()},
+    )
+    return span_id
+
+
+def _ctx(
+    appalto,
+    actor,
+    *,
+    trigger: str,
+    span_id: str | None = None,
+    label: str = "",
+    check_trigger: str = "",
+    user: User | None = None,
+):
+    if check_trigger:
+        span_id = record_span(trigger=check_trigger, user=user, span_id=span_id)
     return CallContext(
         actor=actor,
         business_flow_id=str(appalto.id_appalto),
@@ -298,6 +344,7 @@ def access_request_create(
     require_fvoe_user(user, appalto)
     if not appalto.id_appalto:
         raise FvoeError(_(MSG_NO_ID_APPALTO))
+    require_no_maintenance(now)
     tax_codes = list(dict.fromkeys(code.strip().upper() for code in tax_codes if code.strip()))
     if not tax_codes:
         raise FvoeError(_("Selezionare almeno un operatore economico."))
@@ -384,11 +431,14 @@ def access_request_submit(*, request_id, now: datetime | None = None, client=Non
     try:
         if session is None:
             raise FvoeError(msg_no_rup_session(rup.get_full_name()))
+        resend = request.resend_count > 0
         ctx = _ctx(
             appalto,
             actor_for(appalto, rup, session),
-            trigger="user",
+            trigger="retry" if resend else "user",
             label=_("richiesta accesso FVOE"),
+            check_trigger=CheckTrigger.RETRY if resend else CheckTrigger.USER,
+            user=None if resend else request.requested_by,
         )
         ack = fvoe.request_access(
             ctx=ctx,
@@ -452,25 +502,43 @@ def access_request_submit(*, request_id, now: datetime | None = None, client=Non
     return request.status
 
 
+RECONCILE_RECHECK = timedelta(minutes=5)
+UNKNOWN_ALERT_AFTER = timedelta(hours=24)
+
+
+def _same_start(returned: datetime | None, sent: datetime) -> bool:
+    return returned is not None and abs((returned - sent).total_seconds()) < 1
+
+
 def access_request_reconcile(*, request_id, now: datetime, client=None) -> str:
-    """UNKNOWN → ACKED when ANAC shows a pending authorisation of ours (F14), else unchanged."""
+    """Unknown outcome of richiesta-accesso-fvoe (§6.5, AS-FVOE-09).
+
+    Each operator is verified: an answer in 01/02 whose dataInizio is the one we sent means
+    ANAC registered our request (F14: adopt its idRichiesta). If every operator answers FVC04
+    (or a state of an older request) at two checks at least 5 minutes apart, ANAC never got it:
+    the request is resent once with the same data. Otherwise it stays UNKNOWN, and after 24
+    hours the platform operators are alerted (N-FV-07).
+    """
     request = FvoeAccessRequest.objects.select_related("appalto", "acting_rup").get(pk=request_id)
     if request.status != AccessRequestStatus.UNKNOWN:
         return request.status
     appalto = request.appalto
     session = rup_read_session(request.acting_rup, now)
-    if session is None:
+    if session is None or maintenance_window(now) is not None:
+        _alert_if_stuck(request, now=now)
         return request.status
     fvoe = _client(client)
-    found = ""
+    found, foreign_or_missing, answers = "", 0, 0
     try:
         ctx = _ctx(
             appalto,
             actor_for(appalto, request.acting_rup, session),
             trigger="reconcile",
             label=_("riconciliazione richiesta FVOE"),
+            check_trigger=CheckTrigger.RECONCILIATION,
         )
         for auth in request.authorizations.all():
+            answers += 1
             try:
                 result = fvoe.verify_access(
                     ctx=ctx,
@@ -478,38 +546,129 @@ def access_request_reconcile(*, request_id, now: datetime, client=None) -> str:
                     id_appalto=str(appalto.id_appalto),
                 )
             except AnacNotFound:
+                foreign_or_missing += 1  # FVC04: ANAC has no request for this operator
                 continue
-            if result.state_code in ("01", "02") and result.id_richiesta:
+            except AnacError:
+                logger.info("fvoe: reconciliation call failed", exc_info=True)
+                continue
+            ours = result.state_code in ("01", "02") and _same_start(
+                result.valid_from, request.start_at
+            )
+            if ours and result.id_richiesta:
                 found = result.id_richiesta
                 break
+            if result.id_richiesta and not _same_start(result.valid_from, request.start_at):
+                foreign_or_missing += 1  # the state of an older request
     finally:
         _close(fvoe, client)
-    if not found:
-        return request.status
+    if found:
+        return _adopt(request_id, found, now=now)
+    if answers and foreign_or_missing == answers:
+        if request.not_found_at is None:
+            FvoeAccessRequest.objects.filter(pk=request_id, not_found_at__isnull=True).update(
+                not_found_at=now
+            )
+            return request.status
+        if now - request.not_found_at >= RECONCILE_RECHECK and request.resend_count == 0:
+            if _requeue(request_id, now=now):
+                return access_request_submit(request_id=request_id, now=now, client=client)
+            return FvoeAccessRequest.objects.get(pk=request_id).status
+    elif request.not_found_at is not None:
+        # Not every operator is unknown to ANAC any more: the two checks must start again.
+        FvoeAccessRequest.objects.filter(pk=request_id).update(not_found_at=None)
+    _alert_if_stuck(request, now=now)
+    return request.status
+
+
+def _adopt(request_id, id_richiesta: str, *, now) -> str:
     with transaction.atomic():
         locked = FvoeAccessRequest.objects.select_for_update().get(pk=request_id)
         if locked.status != AccessRequestStatus.UNKNOWN:
             return locked.status
-        FvoeAccessRequest.objects.filter(pk=request_id).update(
-            status=AccessRequestStatus.ACKED, id_richiesta=found
-        )
+        locked.reconciled(id_richiesta=id_richiesta)
+        locked.save()
         for auth in locked.authorizations.select_for_update():
-            FvoeAuthorization.objects.filter(pk=auth.pk).update(
-                status=AuthorizationStatus.REQUESTED,
-                anac_status_code="01",
-                expected_expiry_at=auth.requested_at + relativedelta(months=1),
-            )
+            if auth.status != AuthorizationStatus.UNKNOWN:
+                continue
+            auth.mark_reconciled()
+            auth.expected_expiry_at = auth.requested_at + relativedelta(months=1)
+            auth.save()
         audit_record(
             action=_("richiesta di accesso FVOE riconciliata"),
             actor=None,
             obj=locked,
-            organisation=appalto.organisation,
+            organisation=locked.appalto.organisation,
             from_state=AccessRequestStatus.UNKNOWN,
-            to_state=AccessRequestStatus.ACKED,
-            payload={"idRichiesta": found},
+            to_state=locked.status,
+            payload={"idRichiesta": id_richiesta},
             now=now,
         )
     return AccessRequestStatus.ACKED
+
+
+def _requeue(request_id, *, now) -> bool:
+    with transaction.atomic():
+        locked = FvoeAccessRequest.objects.select_for_update().get(pk=request_id)
+        if locked.status != AccessRequestStatus.UNKNOWN or locked.resend_count:
+            return False
+        locked.requeue()
+        locked.save()
+        for auth in locked.authorizations.select_for_update():
+            if auth.status == AuthorizationStatus.UNKNOWN:
+                auth.mark_requeued()
+                auth.save()
+        audit_record(
+            action=_("richiesta di accesso FVOE reinviata"),
+            actor=None,
+            obj=locked,
+            organisation=locked.appalto.organisation,
+            from_state=AccessRequestStatus.UNKNOWN,
+            to_state=locked.status,
+            payload={"motivo": "FVC04 a due verifiche distanti 5 minuti"},
+            now=now,
+        )
+    return True
+
+
+def platform_operators() -> list[User]:
+    return list(User.objects.filter(is_active=True, is_staff=True).order_by("pk"))
+
+
+def _alert_if_stuck(request: FvoeAccessRequest, *, now) -> bool:
+    """N-FV-07: an outcome still unknown 24 hours after the send, e-mailed to operators once."""
+    if request.submitted_at is None or now - request.submitted_at < UNKNOWN_ALERT_AFTER:
+        return False
+    claimed = FvoeAccessRequest.objects.filter(
+        pk=request.pk, status=AccessRequestStatus.UNKNOWN, operators_alerted_at__isnull=True
+    ).update(operators_alerted_at=now)
+    if claimed != 1:
+        return False
+    return _alert_operators(
+        subject_obj=request,
+        appalto=request.appalto,
+        operators=request.authorizations.all(),
+        now=now,
+    )
+
+
+def _alert_operators(*, subject_obj, appalto, operators, now) -> bool:
+    recipients = platform_operators()
+    if not recipients:
+        logger.error("fvoe: N-FV-07 for %s but no platform operator to alert", subject_obj.pk)
+        return False
+    notify(
+        recipients=recipients,
+        template="fvoe_unknown_outcome",
+        context={
+            "appalto": appalto,
+            "operators": [f"{a.operator.name} ({a.operator_tax_code})" for a in operators],
+        },
+        organisation=appalto.organisation,
+        url=reverse("fvoe:chronology", args=[appalto.pk]),
+        email=True,
+        now=now,
+    )
+    return True
 
 
 # --- verification (F5–F12) --------------------------------------------------------------------
@@ -529,6 +688,7 @@ def _slot_trigger(trigger: str) -> str:
         CheckTrigger.SCHEDULED_14: "scheduler",
         CheckTrigger.USER: "user",
         CheckTrigger.RECONCILIATION: "reconcile",
+        CheckTrigger.RETRY: "retry",
     }.get(trigger, "scheduler")
 
 
@@ -540,6 +700,7 @@ def authorization_verify(
     slot: str = "",
     client=None,
     span_id: str | None = None,
+    user: User | None = None,
 ) -> VerifyOutcome:
     """Call verifica-richiesta-accesso-fvoe for one operator and apply the state.
 
@@ -562,6 +723,8 @@ def authorization_verify(
             trigger=_slot_trigger(trigger),
             span_id=span_id,
             label=f"{authorization.operator.name} ({authorization.operator_tax_code})"[:120],
+            check_trigger=trigger,
+            user=user,
         )
         try:
             result = fvoe.verify_access(
@@ -576,12 +739,45 @@ def authorization_verify(
                 # ANAC may not have registered the request yet: keep it REQUESTED.
                 _touch(authorization.pk, now=now, trigger=trigger)
                 return VerifyOutcome("unchanged", authorization.status)
+            if any(e.codice == "FVC04" for e in exc.errors):
+                # D-FVOE-20 / §6.4: still unknown to ANAC after 24 hours.
+                return _mark_unknown(authorization.pk, now=now, trigger=trigger)
             raise
     finally:
         _close(fvoe, client)
     return _apply_verification(
         authorization_id=authorization.pk, result=result, trigger=trigger, now=now
     )
+
+
+def _mark_unknown(pk, *, now, trigger) -> VerifyOutcome:
+    """REQUESTED → UNKNOWN (D-FVOE-20), with N-FV-07 to the platform operators."""
+    with transaction.atomic():
+        auth = (
+            FvoeAuthorization.objects.select_for_update(of=("self",))
+            .select_related("appalto", "operator")
+            .get(pk=pk)
+        )
+        auth.last_checked_at = now
+        auth.last_check_trigger = trigger
+        if auth.status != AuthorizationStatus.REQUESTED:
+            auth.save(update_fields=["last_checked_at", "last_check_trigger"])
+            return VerifyOutcome("unchanged", auth.status)
+        before = auth.status
+        auth.mark_unknown()
+        auth.save()
+        audit_record(
+            action=_("autorizzazione FVOE non riconosciuta da ANAC"),
+            actor=None,
+            obj=auth,
+            organisation=auth.appalto.organisation,
+            from_state=before,
+            to_state=auth.status,
+            payload={"trigger": trigger},
+            now=now,
+        )
+        _alert_operators(subject_obj=auth, appalto=auth.appalto, operators=[auth], now=now)
+    return VerifyOutcome("changed", AuthorizationStatus.UNKNOWN, message=_("Esito sconosciuto"))
 
 
 def _touch(pk, *, now, trigger) -> None:
@@ -611,8 +807,12 @@ def _apply_verification(*, authorization_id, result, trigger: str, now) -> Verif
             and target != AuthorizationStatus.AUTHORISED
             and before == AuthorizationStatus.REQUESTED
         ):
-            # D-FVOE-20: the answer is about an older request.
+            # D-FVOE-20: the answer is about an older request: ignored for 24 hours.
             auth.save(update_fields=["last_checked_at", "last_check_trigger"])
+            if now - auth.requested_at >= UNKNOWN_ALERT_AFTER:
+                transaction.on_commit(
+                    lambda: _mark_unknown(authorization_id, now=now, trigger=trigger)
+                )
             return VerifyOutcome("unchanged", before)
         if before not in VERIFIABLE_STATUSES:
             auth.save(update_fields=["last_checked_at", "last_check_trigger"])
@@ -751,6 +951,7 @@ def authorization_verify_manual(
     require_fvoe_user(user, authorization.appalto)
     if authorization.status not in VERIFIABLE_STATUSES:
         raise FvoeError(_("Lo stato di questa richiesta è definitivo: non serve verificarlo."))
+    require_no_maintenance(now)
     throttle = conf("FVOE_MANUAL_VERIFY_THROTTLE_S", 60)
     last = authorization.last_checked_at
     if last and authorization.last_check_trigger == CheckTrigger.USER:
@@ -772,8 +973,14 @@ def authorization_verify_manual(
     fvoe = _client(client)
     try:
         try:
+            span_id = record_span(trigger=CheckTrigger.USER, user=user)
             outcome = authorization_verify(
-                authorization=authorization, trigger=CheckTrigger.USER, now=now, client=fvoe
+                authorization=authorization,
+                trigger=CheckTrigger.USER,
+                now=now,
+                client=fvoe,
+                span_id=span_id,
+                user=user,
             )
         except AnacRejected as exc:
             raise FvoeError(msg_anac_error(exc)) from exc
@@ -790,6 +997,8 @@ def authorization_verify_manual(
                     now=now,
                     client=fvoe,
                     trigger=CheckTrigger.USER,
+                    span_id=span_id,
+                    user=user,
                 )
             except AnacError:
                 logger.warning("fvoe: document sync failed", exc_info=True)
@@ -806,7 +1015,14 @@ def _metadata_sha256(info) -> str:
 
 
 def documents_sync(
-    *, authorization_id, key: str, now: datetime, client=None, trigger=CheckTrigger.AUTO_SYNC
+    *,
+    authorization_id,
+    key: str,
+    now: datetime,
+    client=None,
+    trigger=CheckTrigger.AUTO_SYNC,
+    span_id: str | None = None,
+    user: User | None = None,
 ) -> int:
     """List the operator's documents and store new or changed ones; once per key."""
     claimed = (
@@ -832,9 +1048,16 @@ def documents_sync(
             actor_for(auth.appalto, rup, session),
             trigger=_slot_trigger(trigger),
             label=f"{auth.operator.name} ({auth.operator_tax_code})"[:120],
+            span_id=span_id,
+            check_trigger=trigger,
+            user=user,
         )
         for info in fvoe.iter_documents(ctx=ctx, access_key=access_key):
             document = _document_upsert(auth, info, now=now)
+            if document.first_listed_at == now and document.origin == DocumentOrigin.AUTOMATIC:
+                from .document_requests import adopt_listed_document
+
+                adopt_listed_document(authorization=auth, document=document, now=now)
             if info.is_deleted:
                 continue
             digest = _metadata_sha256(info)
@@ -919,6 +1142,7 @@ def documents_refresh(*, user: User, authorization: FvoeAuthorization, now: date
     require_fvoe_user(user, authorization.appalto)
     if authorization.status != AuthorizationStatus.AUTHORISED:
         raise FvoeError(_("L'accesso al fascicolo di questo operatore non è autorizzato."))
+    require_no_maintenance(now)
     try:
         return documents_sync(
             authorization_id=authorization.pk,
@@ -926,6 +1150,7 @@ def documents_refresh(*, user: User, authorization: FvoeAuthorization, now: date
             now=now,
             client=client,
             trigger=CheckTrigger.USER,
+            user=user,
         )
     except AnacRejected as exc:
         raise FvoeError(msg_anac_error(exc)) from exc
@@ -957,3 +1182,63 @@ class SlotSummary:
     not_verified: int = 0
     calls: int = 0
     extra: dict = field(default_factory=dict)
+
+
+def document_history(*, user: User, document: FvoeDocument, now: datetime, client=None):
+    """ "Storico documento": recupera-storico-documento-fvoe, shown, never stored (R-FVOE-055)."""
+    appalto = document.appalto
+    require_fvoe_user(user, appalto)
+    require_no_maintenance(now)
+    rup = rup_in_charge(appalto)
+    session = rup_read_session(rup, now)
+    if session is None or not rup.tax_code:
+        raise FvoeError(msg_no_rup_session(rup.get_full_name() or rup.username))
+    fvoe = _client(client)
+    try:
+        ctx = _ctx(
+            appalto,
+            actor_for(appalto, rup, session),
+            trigger="user",
+            label=f"{document.type_code} {document.id_documento}"[:120],
+            check_trigger=CheckTrigger.USER,
+            user=user,
+        )
+        return fvoe.document_history(ctx=ctx, id_documento=document.id_documento)
+    except AnacRejected as exc:
+        raise FvoeError(msg_anac_error(exc)) from exc
+    except AnacError as exc:
+        raise FvoeError(_(MSG_UNREACHABLE)) from exc
+    finally:
+        _close(fvoe, client)
+
+
+def in_progress(appalto: PcpAppalto, *, now: datetime) -> dict:
+    """What is still running for the appalto, for the auto-refreshing banner (§6.3)."""
+    from .models import DocumentRequestStatus, FvoeDocumentRequest
+
+    recent = now - timedelta(minutes=10)
+    sending = FvoeAccessRequest.objects.filter(
+        appalto=appalto, status=AccessRequestStatus.QUEUED, created_at__gte=recent
+    ).count()
+    retrieving = list(
+        FvoeAuthorization.objects.filter(
+            appalto=appalto,
+            status=AuthorizationStatus.AUTHORISED,
+            superseded_by__isnull=True,
+            authorised_at__gte=recent,
+        )
+        .filter(Q(last_sync_at__isnull=True) | Q(documents__retrieval_state=RetrievalState.LISTED))
+        .select_related("operator")
+        .distinct()
+    )
+    doc_sending = FvoeDocumentRequest.objects.filter(
+        authorization__appalto=appalto,
+        status=DocumentRequestStatus.QUEUED,
+        created_at__gte=recent,
+    ).count()
+    return {
+        "sending": sending,
+        "retrieving": retrieving,
+        "doc_sending": doc_sending,
+        "active": bool(sending or retrieving or doc_sending),
+    }

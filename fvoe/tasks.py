@@ -42,6 +42,8 @@ def sweep() -> dict:
     """Every minute: resend what never reached Celery, reconcile, poll document requests."""
     now = timezone.now()
     counts = {"submitted": 0, "reconciled": 0, "polled": 0}
+    if services.maintenance_window(now) is not None:
+        return {**counts, "maintenance": 1}  # R-FVOE-083: nothing is sent to ANAC
     stale = now - timedelta(minutes=2)
     for pk in FvoeAccessRequest.objects.filter(
         status=AccessRequestStatus.QUEUED, submitted_at__isnull=True, created_at__lt=stale
@@ -57,22 +59,7 @@ def sweep() -> dict:
         status=DocumentRequestStatus.QUEUED, submitted_at__isnull=True, created_at__lt=stale
     ).values_list("pk", flat=True)[:200]:
         document_requests.document_request_submit(request_id=pk, now=now)
-    # D-FVOE-12: every 15 minutes during the first 24 hours, then twice a day, up to 30 days.
-    every = timedelta(minutes=services.conf("FVOE_DOCREQ_FAST_POLL_MINUTES", 15))
-    for request in FvoeDocumentRequest.objects.filter(
-        status=DocumentRequestStatus.SUBMITTED,
-        is_open=True,
-        submitted_at__gt=now - timedelta(days=30),
-    ):
-        young = now - request.submitted_at < timedelta(hours=24)
-        due = request.last_checked_at is None or now - request.last_checked_at >= (
-            every if young else timedelta(hours=7)
-        )
-        if not due:
-            continue
-        try:
-            document_requests.document_request_poll(request_id=request.pk, now=now)
-            counts["polled"] += 1
-        except Exception:  # one failing request must not stop the others
-            logger.info("fvoe: poll of %s failed", request.pk, exc_info=True)
+    # D-FVOE-12: every 15 minutes during the first 24 hours, then at 07:00 and 14:00, up to
+    # 30 days; then STALLED.
+    counts.update(document_requests.document_requests_poll_due(now=now))
     return counts

@@ -25,4 +25,6 @@ urlpatterns = [
         name="poll_document_request",
     ),
     path("versioni/<int:version_pk>/scarica/", views.download, name="download"),
+    path("appalti/<int:appalto_pk>/in-corso/", views.progress, name="progress"),
+    path("documenti/<int:document_pk>/storico/", views.document_history, name="document_history"),
 ]

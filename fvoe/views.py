@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +13,18 @@ from django.views.decorators.http import require_POST
 
 from . import document_requests, selectors, services
 from .forms import AccessRequestForm, DocumentRequestForm
-from .models import LIVE_STATUSES, VERIFIABLE_STATUSES, FvoeDocumentRequest
+from .models import (
+    LIVE_STATUSES,
+    VERIFIABLE_STATUSES,
+    FvoeCallSpan,
+    FvoeDocument,
+    FvoeDocumentRequest,
+)
+
+
+def _maintenance(now):
+    window = services.maintenance_window(now)
+    return services.msg_maintenance(window.ends_at) if window else ""
 
 
 def _require_profile(user) -> None:
@@ -124,6 +135,8 @@ def access_requests(request, appalto_pk):
             "rup": services.rup_status(appalto, now),
             "no_id_appalto": not appalto.id_appalto,
             "msg_no_id_appalto": _(services.MSG_NO_ID_APPALTO),
+            "maintenance": _maintenance(now),
+            "progress": services.in_progress(appalto, now=now),
         },
     )
 
@@ -175,6 +188,7 @@ def verify_all(request, appalto_pk):
 @login_required
 def documents(request, appalto_pk):
     appalto = selectors.get_appalto_for_fvoe(request.user, appalto_pk)
+    now = timezone.now()
     operators = []
     for auth in selectors.operators_with_access(appalto):
         operators.append(
@@ -193,7 +207,9 @@ def documents(request, appalto_pk):
             "appalto": appalto,
             "operators": operators,
             "form": DocumentRequestForm(),
-            "rup": services.rup_status(appalto, timezone.now()),
+            "rup": services.rup_status(appalto, now),
+            "maintenance": _maintenance(now),
+            "progress": services.in_progress(appalto, now=now),
         },
     )
 
@@ -260,8 +276,6 @@ def poll_document_request(request, request_pk):
         FvoeDocumentRequest.objects.select_related("authorization").filter(pk=request_pk).first()
     )
     if doc_request is None:
-        from django.http import Http404
-
         raise Http404
     selectors.get_appalto_for_fvoe(request.user, doc_request.authorization.appalto_id)
     try:
@@ -285,12 +299,60 @@ def download(request, version_pk):
 @login_required
 def chronology(request, appalto_pk):
     appalto = selectors.get_appalto_for_fvoe(request.user, appalto_pk)
+    transmissions = list(selectors.transmissions_of(appalto)[:500])
+    spans = {
+        span.span_id: span
+        for span in FvoeCallSpan.objects.filter(
+            span_id__in={t.span_id for t in transmissions}
+        ).select_related("user")
+    }
+    rows = []
+    for t in transmissions:
+        span = spans.get(t.span_id)
+        # §6.7: "Manuale – {user}", "Automatica 07:00", "Automatica 14:00", …; PCP rows of
+        # other modules keep the kernel's trigger.
+        rows.append({"t": t, "trigger": span.label if span else t.get_trigger_display()})
     return render(
         request,
         "fvoe/chronology.html",
         {
             "appalto": appalto,
-            "transmissions": selectors.transmissions_of(appalto)[:500],
-            "skipped": selectors.skipped_slots()[:20],
+            "rows": rows,
+            "skipped": selectors.skipped_checks(appalto)[:50],
         },
+    )
+
+
+@login_required
+def progress(request, appalto_pk):
+    """The "in corso" banner, polled by htmx while something runs (§6.3)."""
+    appalto = selectors.get_appalto_for_fvoe(request.user, appalto_pk)
+    state = services.in_progress(appalto, now=timezone.now())
+    response = render(request, "fvoe/_progress.html", {"appalto": appalto, "progress": state})
+    if request.GET.get("attivo") and not state["active"]:
+        response["HX-Refresh"] = "true"  # done: reload the page with the new states
+    return response
+
+
+@login_required
+def document_history(request, document_pk):
+    document = (
+        FvoeDocument.objects.select_related("appalto", "authorization__operator")
+        .filter(pk=document_pk)
+        .first()
+    )
+    if document is None:
+        raise Http404
+    appalto = selectors.get_appalto_for_fvoe(request.user, document.appalto_id)
+    entries, error = (), ""
+    try:
+        entries = services.document_history(
+            user=request.user, document=document, now=timezone.now()
+        )
+    except services.FvoeError as exc:
+        error = str(exc)
+    return render(
+        request,
+        "fvoe/document_history.html",
+        {"appalto": appalto, "document": document, "entries": entries, "error": error},
     )

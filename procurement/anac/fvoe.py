@@ -188,6 +188,17 @@ class Authorisation:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """One element of recupera-storico-documento-fvoe (azione: tipologica tipoAzioneDocumento)."""
+
+    id_documento: str
+    action_code: str
+    action_label: str
+    user: str = ""  # utenteCreazione
+    at: datetime | None = None  # dataCreazione
+
+
+@dataclass(frozen=True)
 class FascicoloRef:
     """FascicoloType as listed with a document: which file(s) hold it."""
 
@@ -537,6 +548,37 @@ class FvoeClient:
                 items.append(_request_item(raw, str(id_richiesta)))
         return DocumentRequestStatus(id_richiesta=str(id_richiesta), items=tuple(items))
 
+    # recupera-storico-documento-fvoe (GET): displayed, never stored (R-FVOE-055)
+    def document_history(self, *, ctx: CallContext, id_documento: str) -> tuple[HistoryEntry, ...]:
+        """What happened to a document at ANAC (azione, user and time), oldest first."""
+        response = self.client.call(
+            ESERVICE,
+            "recupera-storico-documento-fvoe",
+            ctx=ctx,
+            params={"idDocumento": str(id_documento)},
+        )
+        body = _dict(response.body)
+        # The schema names the list `documenti`; the YAML example calls it `result`.
+        raw_items = body.get("documenti")
+        if raw_items is None:
+            raw_items = body.get("result")
+        entries = []
+        for raw in raw_items or []:
+            if not isinstance(raw, dict):
+                continue
+            code = _code(raw.get("azione"))
+            entries.append(
+                HistoryEntry(
+                    id_documento=str(raw.get("idDocumento") or id_documento),
+                    action_code=code,
+                    action_label=_action_label(raw.get("azione"), code),
+                    user=str(raw.get("utenteCreazione") or ""),
+                    at=_datetime(raw.get("dataCreazione")),
+                )
+            )
+        entries.sort(key=lambda e: (e.at is None, e.at or datetime.min.replace(tzinfo=UTC)))
+        return tuple(entries)
+
 
 # --- parsing ----------------------------------------------------------------------------------
 
@@ -585,6 +627,24 @@ def _choice(choices, code: str):
         return choices(code)
     except ValueError:
         return None
+
+
+# Tipologica tipoAzioneDocumento (npa/docs/modello-dati/tipologiche/tipoAzioneDocumento.json).
+DOCUMENT_ACTIONS = {
+    "01": "inserito",
+    "02": "aggiornato",
+    "03": "cancellato",
+    "04": "associato al fascicolo",
+    "05": "rimosso dal fascicolo",
+}
+
+
+def _action_label(raw, code: str) -> str:
+    if isinstance(raw, dict):
+        text = raw.get("descrizione")
+        if isinstance(text, dict) and (text.get("it") or text.get("en")):
+            return str(text.get("it") or text.get("en"))
+    return DOCUMENT_ACTIONS.get(code, code)
 
 
 def _label(raw, tipologica: str, code: str) -> str:

@@ -17,5 +17,6 @@ ESERVICE_URLS: dict[str, list] = {
         path("recupera-documento-fvoe", v.recupera_documento_fvoe),
         path("richiedi-documenti", v.richiedi_documenti),
         path("verifica-stato-richiesta-documento", v.verifica_stato_richiesta_documento),
+        path("recupera-storico-documento-fvoe", v.recupera_storico_documento_fvoe),
     ],
 }

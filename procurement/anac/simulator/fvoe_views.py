@@ -20,6 +20,11 @@ Control API (JSON, under /anac-sim/_control/fvoe/, never in production):
     POST     documents                {codiceFiscale, tipo, oggetto?, stato?, fault?}: adds a
                                       document (fault: "size", or an errori code like "FVX21")
     POST     reset                    forgets every FVOE request, document, script and setting
+    settings also take maintenance_from / maintenance_until (ISO date-times: every FVOE
+    operation answers 503 with Retry-After meanwhile, as ANAC's gateway during a maintenance
+    window) and fault_operation / fault_kind / fault_count (the next fault_count calls of that
+    POST lose their answer: "lost_response" registers the request then answers 504,
+    "lost_request" answers 504 and registers nothing — AS-FVOE-09, D-FVOE-22).
     GET      (page)                   HTML page with the requests and the operator's buttons
 """
 
@@ -31,8 +36,10 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 
 from django.db import transaction
+from django.db.models import F
 from django.forms.models import model_to_dict
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -42,7 +49,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from ..specs import description, tipologica
-from .endpoint import SimCall, endpoint, ok
+from .endpoint import SimCall, endpoint, ok, problem
 from .models import (
     SimFvoeAccessRequest,
     SimFvoeAuthorization,
@@ -309,9 +316,52 @@ def document_pdf(doc: SimFvoeDocument) -> bytes:
     return content
 
 
+# --- the gateway in front of the operations: maintenance windows and lost answers ----------
+
+
+def _take_fault(operation: str) -> str:
+    """Consume one programmed fault for `operation`; its kind, or ""."""
+    settings = SimFvoeSettings.current()
+    if settings.fault_operation != operation or not settings.fault_count:
+        return ""
+    taken = SimFvoeSettings.objects.filter(
+        pk=settings.pk, fault_operation=operation, fault_count__gt=0
+    ).update(fault_count=F("fault_count") - 1)
+    return settings.fault_kind if taken else ""
+
+
+def gateway(view):
+    """Outside @endpoint: what ANAC's gateway answers before (or instead of) the service."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        now = timezone.now()
+        settings = SimFvoeSettings.current()
+        if settings.in_maintenance(now):
+            until = timezone.localtime(settings.maintenance_until)
+            seconds = max(1, int((settings.maintenance_until - now).total_seconds()))
+            return problem(
+                503,
+                "Service Unavailable",
+                f"Servizi FVOE in manutenzione fino al {until:%d/%m/%Y %H:%M}",
+                headers={"Retry-After": str(seconds)},
+            )
+        fault = _take_fault(view.anac_operation) if request.method == "POST" else ""
+        if fault == "lost_request":
+            return problem(504, "Gateway Timeout", "Nessuna risposta dal servizio")
+        response = view(request, *args, **kwargs)
+        if fault == "lost_response" and response.status_code == 200:
+            return problem(504, "Gateway Timeout", "Nessuna risposta dal servizio")
+        return response
+
+    return wrapper
+
+
 # --- operations -----------------------------------------------------------------------------
 
 
+@gateway
 @endpoint(ESERVICE, "richiesta-accesso-fvoe", methods=("POST",))
 @refusals
 def richiesta_accesso_fvoe(request, call: SimCall) -> HttpResponse:
@@ -384,6 +434,7 @@ def richiesta_accesso_fvoe(request, call: SimCall) -> HttpResponse:
     )
 
 
+@gateway
 @endpoint(ESERVICE, "verifica-richiesta-accesso-fvoe")
 @refusals
 def verifica_richiesta_accesso_fvoe(request, call: SimCall) -> HttpResponse:
@@ -397,6 +448,7 @@ def verifica_richiesta_accesso_fvoe(request, call: SimCall) -> HttpResponse:
     return ok({**_base("Operazione Effettuata"), "autorizzazione": _autorizzazione(auth)})
 
 
+@gateway
 @endpoint(ESERVICE, "ricerca-documenti-fvoe")
 @refusals
 def ricerca_documenti_fvoe(request, call: SimCall) -> HttpResponse:
@@ -438,6 +490,7 @@ def ricerca_documenti_fvoe(request, call: SimCall) -> HttpResponse:
     )
 
 
+@gateway
 @endpoint(ESERVICE, "recupera-documento-fvoe")
 @refusals
 def recupera_documento_fvoe(request, call: SimCall) -> HttpResponse:
@@ -481,6 +534,7 @@ def _subjects(tipo: str, dati: dict | None, operator: str) -> list[str]:
     return [operator]
 
 
+@gateway
 @endpoint(ESERVICE, "richiedi-documenti", methods=("POST",))
 @refusals
 def richiedi_documenti(request, call: SimCall) -> HttpResponse:
@@ -528,6 +582,7 @@ def richiedi_documenti(request, call: SimCall) -> HttpResponse:
     )
 
 
+@gateway
 @endpoint(ESERVICE, "verifica-stato-richiesta-documento")
 @refusals
 def verifica_stato_richiesta_documento(request, call: SimCall) -> HttpResponse:
@@ -555,6 +610,36 @@ def verifica_stato_richiesta_documento(request, call: SimCall) -> HttpResponse:
             row["idDocumento"] = str(produced.id_documento)
         result.append(row)
     return ok({**_base("Operazione Effettuata"), "result": result})
+
+
+@gateway
+@endpoint(ESERVICE, "recupera-storico-documento-fvoe")
+@refusals
+def recupera_storico_documento_fvoe(request, call: SimCall) -> HttpResponse:
+    """The history of a document: inserted, associated to the file, updated, deleted."""
+    now = timezone.now()
+    id_documento = _uuid(request.GET.get("idDocumento"), "FVX41", "idDocumento")
+    doc = SimFvoeDocument.objects.filter(id_documento=id_documento, inserted__lte=now).first()
+    if doc is None:
+        raise Refused(404, "FVX01")
+    candidates = SimFvoeAuthorization.objects.filter(operator_tax_code=doc.operator_tax_code)
+    if not [a for a in settle_authorizations(candidates, now) if a.stato == AUTHORISED]:
+        raise Refused(400, ("FVC03", "Accesso al fascicolo dell'operatore non autorizzato"))
+    actions = [("01", doc.inserted), ("04", doc.inserted)]
+    if doc.stato == "2":
+        actions.append(("02", max(doc.issued, doc.inserted)))
+    elif doc.stato == "3":
+        actions.append(("03", max(doc.issued, doc.inserted)))
+    documenti = [
+        {
+            "idDocumento": str(doc.id_documento),
+            "azione": _tip("tipoAzioneDocumento", code),
+            "utenteCreazione": doc.created_by or "ANAC-SIM",
+            "dataCreazione": _ts(when),
+        }
+        for code, when in actions
+    ]
+    return ok({**_base("Operazione Effettuata"), "documenti": documenti})
 
 
 # --- control: the operator's side and the scripts -------------------------------------------
@@ -688,7 +773,14 @@ SETTINGS_FIELDS = [
     "default_after_seconds",
     "docreq_step_seconds",
     "default_document_types",
+    "maintenance_from",
+    "maintenance_until",
+    "fault_operation",
+    "fault_kind",
+    "fault_count",
 ]
+DATETIME_SETTINGS = {"maintenance_from", "maintenance_until"}
+FAULT_KINDS = {"", "lost_response", "lost_request"}
 
 
 @_control
@@ -700,9 +792,19 @@ def control_settings(request):
         if unknown:
             raise ControlError(400, f"campi sconosciuti: {sorted(unknown)}")
         for key, value in data.items():
-            setattr(settings, key, value)
+            if key in DATETIME_SETTINGS and value:
+                parsed = parse_datetime(str(value))
+                if parsed is None or parsed.tzinfo is None:
+                    raise ControlError(400, f"{key}: data e ora ISO con fuso orario")
+                value = parsed
+            if key == "fault_kind" and value not in FAULT_KINDS:
+                raise ControlError(400, f"fault_kind sconosciuto: {value}")
+            setattr(settings, key, value or (None if key in DATETIME_SETTINGS else value))
         settings.save()
-    return JsonResponse(model_to_dict(settings, fields=SETTINGS_FIELDS))
+    body = model_to_dict(settings, fields=SETTINGS_FIELDS)
+    for key in DATETIME_SETTINGS:
+        body[key] = _ts(body[key]) if body[key] else None
+    return JsonResponse(body)
 
 
 @_control

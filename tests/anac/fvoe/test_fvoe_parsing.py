@@ -138,3 +138,34 @@ def test_appalto_and_piano_are_read_as_alternatives():
     access = schema["RichiestaAccessoType"]
     assert "appalto" not in access["required"] and "piano" not in access["required"]
     assert access["anyOf"] == [{"required": ["appalto"]}, {"required": ["piano"]}]
+
+
+@pytest.mark.parametrize("key", ["documenti", "result"])
+def test_document_history_as_the_schema_or_as_the_example_names_it(key):
+    # ConsultaStoricoOEResponse declares `documenti`; its YAML example lists them in `result`.
+    body = {
+        key: [
+            {
+                "idDocumento": "45353@#sdF",
+                "azione": {"codice": "04", "descrizione": {"it": "Aggiunto documento"}},
+                "utenteCreazione": "X4578X",
+                "dataCreazione": "2015-05-28T14:07:17Z",
+            },
+            {
+                "idDocumento": "45353@#sdF",
+                "azione": {"codice": "01"},
+                "utenteCreazione": "X4563X",
+                "dataCreazione": "2014-02-28T18:07:17Z",
+            },
+        ]
+    }
+    stub = StubAnac(body)
+    first, second = FvoeClient(stub).document_history(ctx=CTX, id_documento="45353@#sdF")
+    assert stub.calls[0][1:] == (
+        "recupera-storico-documento-fvoe",
+        None,
+        {"idDocumento": "45353@#sdF"},
+    )
+    assert (first.action_code, first.action_label, first.user) == ("01", "inserito", "X4563X")
+    assert first.at == datetime(2014, 2, 28, 18, 7, 17, tzinfo=UTC)
+    assert (second.action_code, second.action_label) == ("04", "Aggiunto documento")

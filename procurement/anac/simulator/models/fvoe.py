@@ -34,12 +34,28 @@ class SimFvoeSettings(models.Model):
     docreq_step_seconds = models.PositiveIntegerField(default=60)
     # Documents put in an operator's file the first time it is looked at.
     default_document_types = models.JSONField(default=list)
+    # ANAC maintenance window of the FVOE services: every operation answers 503 meanwhile.
+    maintenance_from = models.DateTimeField(null=True, blank=True)
+    maintenance_until = models.DateTimeField(null=True, blank=True)
+    # Lost answers of the next `fault_count` calls of `fault_operation` (a POST):
+    # "lost_response" = ANAC registers the request but the gateway answers 504;
+    # "lost_request" = 504 and nothing is registered.
+    fault_operation = models.CharField(max_length=60, blank=True)
+    fault_kind = models.CharField(max_length=16, blank=True)
+    fault_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         app_label = "anac_simulator"
 
     def __str__(self) -> str:
         return "Configurazione FVOE del simulatore"
+
+    def in_maintenance(self, now) -> bool:
+        return bool(
+            self.maintenance_until
+            and self.maintenance_until > now
+            and (self.maintenance_from is None or self.maintenance_from <= now)
+        )
 
     @classmethod
     def current(cls) -> SimFvoeSettings:
