@@ -1,18 +1,23 @@
 """Evaluation-engine benchmark: time to score and rank N offers × M commissioners (pure Python).
 
-    .venv/bin/python bench/gare_evaluation.py                 # 200×5, 1000×3 (issue 7), 50×3
+    .venv/bin/python bench/gare_evaluation.py                 # 50×3, 200×5, 1000×3 (issue 7)
     .venv/bin/python bench/gare_evaluation.py --offers 500 --commissioners 5 --repeat 7
 
 Random but seeded coefficients, tabular answers, discounts and durations on the reference scheme
-(13 technical criteria + price + time).  Prints min / median / max wall time of ``evaluate`` and
-of ``EvaluationResult.to_dict`` (what the app stores), plus the CPU time of ``evaluate`` (the
-wall time depends on the load of the machine); asserts nothing about time.
+(13 technical criteria: 9 discretionary with one coefficient per commissioner and 4 tabular; plus
+price and time).  Prints min / median / max wall time of ``evaluate`` and of
+``EvaluationResult.to_dict`` (what the app stores), plus the CPU time of ``evaluate`` (the wall
+time depends on the load of the machine); for the issue's case (1,000 offers × 3 commissioners)
+also the whole ``manage.py gare_score`` path: JSON text in, checks, engine, JSON text out.
+Asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import random
 import statistics
 import sys
@@ -69,12 +74,47 @@ def measure(n: int, commissioners: int, repeat: int) -> None:
         dict_times.append(t2 - t1)
     coeffs = n * len(DISCRETIONARY) * commissioners
     print(
-        f"{n:>5} offers × {commissioners} commissioners ({coeffs:>6} coefficients, 15 criteria): "
+        f"{n:>5} offers × 13 criteria × {commissioners} commissioners ({coeffs:>6} coefficients, "
+        f"+ price and time): "
         f"evaluate min {min(times) * 1000:8.1f} ms, "
         f"median {statistics.median(times) * 1000:8.1f} ms, max {max(times) * 1000:8.1f} ms "
         f"(CPU median {statistics.median(cpu_times) * 1000:8.1f} ms); "
         f"to_dict median {statistics.median(dict_times) * 1000:7.1f} ms; "
         f"ties {len(result.ties)}, flagged for anomaly {len(result.anomaly_review_order)}"
+    )
+
+
+def offer_json(offer: OfferInput) -> dict:
+    return {
+        "id": offer.id,
+        "coefficients": {k: [str(x) for x in v] for k, v in offer.coefficients.items()},
+        "tabular": offer.tabular,
+        "discount": str(offer.values["discount_pct"]),
+        "days": int(offer.values["duration_days"]),
+    }
+
+
+def measure_command(n: int, repeat: int) -> None:
+    """``gare_score``: the JSON file of the issue's format through the command's code path."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procurement.settings")
+    django.setup()
+    from gare.management.commands.gare_score import read_payload, score
+
+    text = json.dumps(
+        {"scheme": "bellinzago-2026", "offers": [offer_json(o) for o in make_offers(n, 3)]}
+    )
+    times = []
+    out = ""
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = json.dumps(score(read_payload(text)), ensure_ascii=False, indent=2)
+        times.append(time.perf_counter() - t0)
+    print(
+        f"{n:>5} offers × 13 criteria × 3 commissioners via gare_score (JSON {len(text) / 1e6:.1f} "
+        f"MB in, {len(out) / 1e6:.1f} MB out): min {min(times) * 1000:8.1f} ms, "
+        f"median {statistics.median(times) * 1000:8.1f} ms, max {max(times) * 1000:8.1f} ms"
     )
 
 
@@ -93,6 +133,7 @@ def main() -> None:
         return
     for n, m in ((50, 3), (200, 5), (1000, 3)):
         measure(n, m, args.repeat)
+    measure_command(1000, args.repeat)
 
 
 if __name__ == "__main__":

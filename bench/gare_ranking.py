@@ -10,7 +10,8 @@ criteria of coefficients; then times:
 1. the scoring run through the service (`_run`: decrypting every B and C, the evaluation engine,
    the ScoreRun row) — what "Calcola i punteggi" costs;
 2. the ranking page ("Punteggi e graduatoria") and the procedure page of the lot through the
-   Django test client, with their query counts.
+   Django test client, with their query counts; the procedure page shows the participants 25 at
+   a time (first page, last page, and filtered by status).
 
 Asserts nothing about time.
 """
@@ -179,9 +180,12 @@ def main() -> None:
         )
         client = Client()
         client.force_login(rup)
+        last_page = max(1, -(-args.n // 25))
         for label, url in (
             ("pagina graduatoria", f"/gare/lotti/{lot.pk}/graduatoria/"),
             ("pagina procedura", f"/gare/lotti/{lot.pk}/"),
+            (f"procedura, pag. {last_page}", f"/gare/lotti/{lot.pk}/?pagina={last_page}"),
+            ("procedura, esclusi", f"/gare/lotti/{lot.pk}/?stato=EXCLUDED"),
         ):
             times, queries = [], 0
             for _ in range(10):

@@ -106,5 +106,9 @@ for model in (
     models.AnomalyReview,
     models.Award,
     models.RectificationRequest,
+    models.AdminCheckItem,
+    models.SingleCentreCase,
+    models.TenderSuspension,
+    models.CriterionReopening,
 ):
     admin.site.register(model)

@@ -56,6 +56,7 @@ class ParticipantStatus(models.TextChoices):
     WITHDRAWN = "WITHDRAWN", _("Offerta ritirata")
     UNDER_ADMIN_CHECK = "UNDER_ADMIN_CHECK", _("In verifica amministrativa")
     REMEDY_PENDING = "REMEDY_PENDING", _("Soccorso istruttorio in corso")
+    SINGLE_CENTRE_REVIEW = "SINGLE_CENTRE_REVIEW", _("Verifica di unico centro decisionale")
     ADMITTED = "ADMITTED", _("Ammesso")
     EXCLUDED = "EXCLUDED", _("Escluso")
     AWARDEE = "AWARDEE", _("Aggiudicatario")
@@ -203,6 +204,14 @@ class Tender(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=TenderStatus.SUBMISSION_CLOSED, target=TenderStatus.PUBLISHED)
     def reopen(self) -> None:
+        pass
+
+    @transition(field=status, source=TenderStatus.PUBLISHED, target=TenderStatus.SUSPENDED)
+    def suspend(self) -> None:
+        pass
+
+    @transition(field=status, source=TenderStatus.SUSPENDED, target=TenderStatus.PUBLISHED)
+    def resume(self) -> None:
         pass
 
     @transition(
@@ -490,13 +499,35 @@ class Participant(ConcurrentTransitionMixin, models.Model):
     def await_remedy(self) -> None:
         pass
 
-    @transition(field=status, source=[S.UNDER_ADMIN_CHECK, S.REMEDY_PENDING], target=S.ADMITTED)
+    @transition(
+        field=status,
+        source=[S.UNDER_ADMIN_CHECK, S.REMEDY_PENDING],
+        target=S.SINGLE_CENTRE_REVIEW,
+    )
+    def review_single_centre(self) -> None:
+        pass
+
+    @transition(field=status, source=S.SINGLE_CENTRE_REVIEW, target=S.UNDER_ADMIN_CHECK)
+    def back_to_admin_check(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[S.UNDER_ADMIN_CHECK, S.REMEDY_PENDING, S.SINGLE_CENTRE_REVIEW],
+        target=S.ADMITTED,
+    )
     def admit(self) -> None:
         pass
 
     @transition(
         field=status,
-        source=[S.UNDER_ADMIN_CHECK, S.REMEDY_PENDING, S.ADMITTED, S.AWARDEE],
+        source=[
+            S.UNDER_ADMIN_CHECK,
+            S.REMEDY_PENDING,
+            S.SINGLE_CENTRE_REVIEW,
+            S.ADMITTED,
+            S.AWARDEE,
+        ],
         target=S.EXCLUDED,
     )
     def exclude(self) -> None:
@@ -805,6 +836,60 @@ class Session(models.Model):
         return self.get_kind_display()
 
 
+class CheckOutcome(models.TextChoices):
+    TO_CHECK = "TO_CHECK", _("Da verificare")
+    OK = "OK", _("Regolare")
+    MISSING = "MISSING", _("Mancante")
+    IRREGULAR = "IRREGULAR", _("Irregolare")
+    NOT_APPLICABLE = "NOT_APPLICABLE", _("Non pertinente")
+
+
+class AdminCheckItem(models.Model):
+    """One line of a participant's administrative checklist (R-GARE-086, §3.3.9).
+
+    `prefilled` is what the platform could verify by itself (presence, signatures); `outcome`
+    is the board member's confirmed finding, with `remediable` proposed from Appendix B.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="check_items",
+        verbose_name=_("concorrente"),
+    )
+    code = models.CharField(_("voce"), max_length=40)
+    label = models.CharField(_("descrizione"), max_length=255)
+    prefilled = models.CharField(
+        _("esito proposto dalla piattaforma"), max_length=16, choices=CheckOutcome.choices
+    )
+    prefill_note = models.CharField(_("rilievo automatico"), max_length=500, blank=True)
+    outcome = models.CharField(
+        _("esito"), max_length=16, choices=CheckOutcome.choices, default=CheckOutcome.TO_CHECK
+    )
+    remediable = models.BooleanField(_("sanabile con soccorso istruttorio"), default=True)
+    note = models.TextField(_("note"), blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("confermato il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("voce della verifica amministrativa")
+        verbose_name_plural = _("voci della verifica amministrativa")
+        ordering = ["participant", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "code"], name="gare_check_item_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.get_outcome_display()}"
+
+
+class RemedyKind(models.TextChoices):
+    REMEDY = "REMEDY", _("Soccorso istruttorio")
+    FURTHER_CLARIFICATION = "FURTHER_CLARIFICATION", _("Ulteriori chiarimenti sul soccorso")
+
+
 class RemedyRequest(models.Model):
     participant = models.ForeignKey(
         Participant,
@@ -812,6 +897,18 @@ class RemedyRequest(models.Model):
         related_name="remedies",
         verbose_name=_("concorrente"),
     )
+    kind = models.CharField(
+        _("tipo"), max_length=24, choices=RemedyKind.choices, default=RemedyKind.REMEDY
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clarifications",
+        verbose_name=_("soccorso a cui si riferisce"),
+    )
+    check_codes = models.JSONField(_("voci della verifica"), default=list, blank=True)
     items = models.TextField(_("documenti e irregolarità da sanare"))
     sent_at = models.DateTimeField(_("inviata il"))
     deadline = models.DateTimeField(_("termine"))
@@ -855,6 +952,61 @@ class Exclusion(models.Model):
 
     def __str__(self) -> str:
         return _("Esclusione di %(p)s") % {"p": self.participant}
+
+
+class SingleCentreCase(models.Model):
+    """Same OE in several participants: 5 days to show the tender was not affected (R-GARE-034)."""
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="single_centre_cases", verbose_name=_("lotto")
+    )
+    participants = models.ManyToManyField(
+        Participant, related_name="single_centre_cases", verbose_name=_("concorrenti")
+    )
+    shared = models.JSONField(_("codici fiscali in comune"), default=list)
+    detected_at = models.DateTimeField(_("rilevato il"))
+    notice_sent_at = models.DateTimeField(_("avviso inviato il"), null=True, blank=True)
+    reply_deadline = models.DateTimeField(
+        _("termine per le controdeduzioni"), null=True, blank=True
+    )
+    outcome = models.CharField(_("esito"), max_length=20, blank=True)
+    reasons = models.TextField(_("motivazione"), blank=True)
+    decided_at = models.DateTimeField(_("deciso il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("caso di unico centro decisionale")
+        verbose_name_plural = _("casi di unico centro decisionale")
+        ordering = ["lot", "detected_at"]
+
+    def __str__(self) -> str:
+        return _("Unico centro decisionale: %(ids)s") % {"ids": ", ".join(self.shared)}
+
+
+class TenderSuspension(models.Model):
+    """Suspension of the submission phase for a platform malfunction (§5.2, R-GARE-009, D-44)."""
+
+    tender = models.ForeignKey(
+        Tender, on_delete=models.CASCADE, related_name="suspensions", verbose_name=_("gara")
+    )
+    reason = models.TextField(_("cause del malfunzionamento"))
+    malfunction_from = models.DateTimeField(_("malfunzionamento dal"))
+    malfunction_to = models.DateTimeField(_("malfunzionamento fino al"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("sospesa il"))
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    deadline_at_suspension = models.DateTimeField(_("termine delle offerte alla sospensione"))
+    resumed_at = models.DateTimeField(_("ripresa il"), null=True, blank=True)
+    new_deadline = models.DateTimeField(_("nuovo termine delle offerte"), null=True, blank=True)
+    notice_amendment_ref = models.CharField(_("rettifica del bando"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("sospensione della procedura")
+        verbose_name_plural = _("sospensioni della procedura")
+        ordering = ["tender", "suspended_at"]
+
+    def __str__(self) -> str:
+        return _("Sospensione del %(d)s") % {"d": self.suspended_at}
 
 
 # --- commission, coefficients, scoring -------------------------------------------------------
@@ -913,6 +1065,43 @@ class Coefficient(models.Model):
         return f"{self.criterion} {self.value}"
 
 
+class CriterionReopening(models.Model):
+    """A criterion reopened by the president after the technical scores (AS-13 (4), D-33).
+
+    The corrected coefficients produce a new versioned ScoreRun with reason CORRECTION; the runs
+    before it stay stored and visible.
+    """
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="reopenings", verbose_name=_("lotto")
+    )
+    criterion = models.CharField(_("criterio"), max_length=20)
+    reason = models.TextField(_("motivo"))
+    opened_at = models.DateTimeField(_("riaperto il"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("richiuso il"), null=True, blank=True)
+    run = models.ForeignKey(
+        "ScoreRun", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("riapertura di un criterio")
+        verbose_name_plural = _("riaperture di criteri")
+        ordering = ["lot", "opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lot", "criterion"],
+                condition=models.Q(closed_at__isnull=True),
+                name="gare_one_open_reopening_per_criterion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return _("Riapertura del criterio %(c)s") % {"c": self.criterion}
+
+
 class ScoreRun(models.Model):
     lot = models.ForeignKey(
         Lot, on_delete=models.CASCADE, related_name="runs", verbose_name=_("lotto")
@@ -926,6 +1115,15 @@ class ScoreRun(models.Model):
     )
     admitted = models.JSONField(_("concorrenti ammessi"), default=list)
     result = models.JSONField(_("risultato"), default=dict)
+    supersedes = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sostituisce il calcolo"),
+    )
+    note = models.TextField(_("motivazione"), blank=True)
 
     class Meta:
         verbose_name = _("calcolo dei punteggi")
@@ -948,8 +1146,14 @@ class ImprovementOffer(models.Model):
     )
     requested_at = models.DateTimeField(_("richiesta il"))
     deadline = models.DateTimeField(_("termine"))
+    # Sealed like the envelopes until the opening session (R-GARE-117): `discount` stays empty
+    # until `improvements_open` decrypts `sealed_discount`.
+    sealed_discount = models.BinaryField(
+        _("ribasso migliorativo cifrato"), null=True, blank=True, editable=False
+    )
     discount = models.DecimalField(_("ribasso migliorativo"), null=True, blank=True, **PCT)
     submitted_at = models.DateTimeField(_("presentata il"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("aperta il"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("offerta migliorativa")

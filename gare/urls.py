@@ -26,3 +26,27 @@ urlpatterns = [
     path("file/<int:pk>/", views.envelope_file_download, name="envelope_file"),
     path("<uuid:tender_pk>/bando/<int:pk>/", views.public_document, name="public_document"),
 ]
+
+# Minutes and award documents (PDF), gare/views_documents.py.
+from . import views_documents  # noqa: E402
+
+urlpatterns += [
+    path(
+        "lotti/<int:pk>/sedute/<int:session_pk>/verbale.pdf",
+        views_documents.session_minutes,
+        name="session_minutes",
+    ),
+    path(
+        "lotti/<int:pk>/aggiudicazione.pdf", views_documents.award_document, name="award_document"
+    ),
+]
+
+# Read API (gare/api.py), under /gare/api/ as the other apps do.
+from . import api  # noqa: E402
+
+urlpatterns += [
+    path("api/gare/", api.TenderList.as_view(), name="api_tenders"),
+    path("api/gare/<uuid:pk>/", api.TenderDetail.as_view(), name="api_tender"),
+    path("api/lotti/<int:pk>/", api.LotDetail.as_view(), name="api_lot"),
+    path("api/lotti/<int:pk>/calcoli/", api.ScoreRunList.as_view(), name="api_lot_runs"),
+]

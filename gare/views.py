@@ -7,6 +7,8 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,10 +18,14 @@ from django.views.decorators.http import require_POST
 
 from procurement.accounts.access import organisations_of
 from procurement.accounts.models import Organisation, Role, User
+from procurement.accounts.strongauth import current_loa, has_strong_auth, strong_login_url
 
 from . import deadlines
+from .amounts import resolve_economic
 from .models import (
+    AdminCheckItem,
     AnomalyReview,
+    CheckOutcome,
     Clarification,
     ClarificationStatus,
     DocumentKind,
@@ -34,6 +40,7 @@ from .models import (
     ParticipationForm,
     RemedyRequest,
     SessionKind,
+    SingleCentreCase,
     SubmissionAttempt,
     TenderStatus,
 )
@@ -46,6 +53,7 @@ from .selectors import (
     get_tender_for_user,
     tenders_visible_to,
 )
+from .services import admincheck, correction, suspension
 from .services import clarifications as clar_services
 from .services import procedure as proc
 from .services import submission as sub
@@ -108,6 +116,7 @@ def tender_detail(request, pk):
         "clarifications": tender.clarifications.filter(status=ClarificationStatus.PUBLISHED),
         "operator": operator_orgs(request.user).first(),
         "questions_open": deadlines.questions_open(tender, timezone.now()),
+        "suspension": suspension.current_suspension(tender),
         "submission_open": tender.status == TenderStatus.PUBLISHED
         and deadlines.submission_open(tender, timezone.now()),
         "scheme_rows": _scheme_rows(tender),
@@ -353,6 +362,9 @@ def offer_page(request, pk):
         if participant
         else [],
         "server_now": now,
+        "suspension": suspension.current_suspension(lot.tender),
+        "strong": has_strong_auth(request, now),
+        "strong_login": strong_login_url(request.get_full_path()),
         "access": _access_listing(participant),
     }
     return render(request, "gare/offer.html", context)
@@ -451,7 +463,11 @@ def offer_action(request, pk, action):
             messages.success(request, _("Dati salvati e cifrati."))
         elif action == "invia":
             offer = sub.offer_submit(
-                user=request.user, offer=draft, confirm_problems=bool(post.get("confirm")), now=now
+                user=request.user,
+                offer=draft,
+                loa=current_loa(request, now),
+                confirm_problems=bool(post.get("confirm")),
+                now=now,
             )
             messages.success(
                 request, _("Offerta presentata. Ricevuta n. %(n)s.") % {"n": offer.receipt_no}
@@ -461,7 +477,9 @@ def offer_action(request, pk, action):
             offer = get_object_or_404(
                 Offer, lot=lot, operator=operator, status=OfferStatus.SUBMITTED
             )
-            sub.offer_withdraw(user=request.user, offer=offer, now=now)
+            sub.offer_withdraw(
+                user=request.user, offer=offer, loa=current_loa(request, now), now=now
+            )
             messages.success(
                 request,
                 _("Offerta ritirata. Ricevuta n. %(n)s.") % {"n": offer.withdrawal_receipt_no},
@@ -507,6 +525,9 @@ def receipt(request, pk):
 # --- the procedure page (RUP, seggio, commission) --------------------------------------------
 
 
+PARTICIPANTS_PER_PAGE = 25
+
+
 @login_required
 def lot_procedure(request, pk):
     lot = get_lot_for_manager(request.user, pk)
@@ -516,30 +537,42 @@ def lot_procedure(request, pk):
     staff = is_staff_of(request.user, lot.tender, roles=(Role.RUP, Role.BOARD))
     # S-32: before the deadline nobody, the SA included, sees who has submitted.
     show_participants = lot.status != LotStatus.OPEN_FOR_SUBMISSION
-    participants = (
-        list(
-            lot.participants.exclude(status=ParticipantStatus.WITHDRAWN)
-            .select_related("operator", "current_offer__lot__tender")
-            .prefetch_related("remedies", "exclusions", "current_offer__envelopes__files")
-        )
-        if show_participants
-        else []
-    )
+    page = None
     rows = []
-    for p in participants:
-        envs = {e.type: e for e in p.current_offer.envelopes.all()} if p.current_offer else {}
-        economic = {}
-        if "C" in envs and envs["C"].state == EnvelopeState.OPENED:
-            economic = sub.envelope_data(envs["C"])
-        rows.append(
-            {
-                "p": p,
-                "envs": envs,
-                "economic": economic,
-                "remedies": list(p.remedies.all()),
-                "exclusions": list(p.exclusions.all()),
-            }
+    counts = {}
+    if show_participants:
+        queryset = lot.participants.exclude(status=ParticipantStatus.WITHDRAWN).order_by("pk")
+        counts = dict(queryset.values_list("status").annotate(n=Count("pk")).order_by())
+        status_filter = request.GET.get("stato", "")
+        if status_filter in ParticipantStatus.values:
+            queryset = queryset.filter(status=status_filter)
+        # 200 offers made the page slow (every row decrypted and rendered with its forms): the
+        # participants are shown a page at a time, with their status counts above.
+        queryset = queryset.select_related(
+            "operator", "current_offer__lot__tender"
+        ).prefetch_related(
+            "remedies", "exclusions", "check_items", "current_offer__envelopes__files"
         )
+        page = Paginator(queryset, PARTICIPANTS_PER_PAGE).get_page(request.GET.get("pagina"))
+        participants = list(page.object_list)
+        for p in participants:
+            envs = {e.type: e for e in p.current_offer.envelopes.all()} if p.current_offer else {}
+            economic = {}
+            if "C" in envs and envs["C"].state == EnvelopeState.OPENED:
+                # The values that count: figures vs words resolved for the SA (D-10, D-51).
+                economic, _resolutions = resolve_economic(sub.envelope_data(envs["C"]))
+            items = list(p.check_items.all())
+            rows.append(
+                {
+                    "p": p,
+                    "envs": envs,
+                    "economic": economic,
+                    "remedies": list(p.remedies.all()),
+                    "exclusions": list(p.exclusions.all()),
+                    "check_items": items,
+                    "defects": [i for i in items if i.outcome in admincheck.DEFECTS],
+                }
+            )
     commissioners = User.objects.filter(
         memberships__organisation=lot.tender.organisation, memberships__role=Role.COMMISSIONER
     ).distinct()
@@ -549,6 +582,10 @@ def lot_procedure(request, pk):
         "tender": lot.tender,
         "staff": staff,
         "rows": rows,
+        "page": page,
+        "counts": [(ParticipantStatus(k).label, v) for k, v in counts.items()],
+        "status_choices": ParticipantStatus.choices,
+        "status_filter": request.GET.get("stato", ""),
         "show_participants": show_participants,
         "sessions": lot.sessions.all(),
         "commission": proc.members_of(lot),
@@ -556,6 +593,12 @@ def lot_procedure(request, pk):
         "member": member,
         "is_president": bool(member and member.is_president),
         "run": proc.latest_run(lot),
+        "runs": lot.runs.only("version", "reason", "stage", "created_at", "note", "supersedes_id"),
+        "reopenings": lot.reopenings.filter(closed_at__isnull=True),
+        "criteria": proc.discretionary_codes(proc.scheme_of(lot)),
+        "cases": lot.single_centre_cases.prefetch_related("participants"),
+        "suspension": suspension.current_suspension(lot.tender),
+        "outcomes": [(v, label) for v, label in CheckOutcome.choices if v != CheckOutcome.TO_CHECK],
         "award": proc.current_award(lot),
         "reviews": lot.anomaly_reviews.select_related("participant"),
         "improvements": ImprovementOffer.objects.filter(participant__lot=lot).select_related(
@@ -568,6 +611,13 @@ def lot_procedure(request, pk):
         "now": now,
     }
     return render(request, "gare/lot.html", context)
+
+
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise GareError(_("Indica il numero di giorni.")) from None
 
 
 def _participant(lot, post):
@@ -592,15 +642,86 @@ def lot_action(request, pk, action):
                 user=user, participant=_participant(lot, post), note=post.get("note", ""), now=now
             )
         elif action == "soccorso":
-            deadline = now + datetime.timedelta(days=int(post.get("days") or 0))
+            deadline = now + datetime.timedelta(days=_int(post.get("days")))
             proc.remedy_request_send(
                 user=user,
                 participant=_participant(lot, post),
                 items=post.get("items", ""),
+                check_codes=post.getlist("codes"),
                 deadline=deadline,
                 now=now,
             )
             messages.success(request, _("Richiesta di soccorso istruttorio inviata."))
+        elif action == "voce":
+            item = get_object_or_404(AdminCheckItem, pk=post.get("item"), participant__lot=lot)
+            admincheck.check_item_record(
+                user=user,
+                item=item,
+                outcome=post.get("outcome", ""),
+                remediable=post.get("remediable") == "on",
+                note=post.get("note", ""),
+                now=now,
+            )
+        elif action == "chiarimenti-soccorso":
+            remedy = get_object_or_404(RemedyRequest, pk=post.get("remedy"), participant__lot=lot)
+            admincheck.remedy_further_clarification(
+                user=user,
+                remedy=remedy,
+                items=post.get("items", ""),
+                deadline=now + datetime.timedelta(days=_int(post.get("days"))),
+                now=now,
+            )
+            messages.success(request, _("Richiesta di ulteriori chiarimenti inviata."))
+        elif action == "unico-centro-avviso":
+            case = get_object_or_404(SingleCentreCase, pk=post.get("case"), lot=lot)
+            admincheck.single_centre_notify(user=user, case=case, now=now)
+            messages.success(request, _("Concorrenti avvisati: 5 giorni per le controdeduzioni."))
+        elif action == "unico-centro-esito":
+            case = get_object_or_404(SingleCentreCase, pk=post.get("case"), lot=lot)
+            admincheck.single_centre_decide(
+                user=user,
+                case=case,
+                single_centre=post.get("outcome") == "ko",
+                reasons=post.get("reasons", ""),
+                now=now,
+            )
+        elif action == "sospendi":
+            suspension.tender_suspend(
+                user=user,
+                tender=lot.tender,
+                reason=post.get("reason", ""),
+                malfunction_from=_aware(post.get("malfunction_from", "")),
+                now=now,
+            )
+            messages.success(
+                request, _("Procedura sospesa: la presentazione delle offerte è bloccata.")
+            )
+        elif action == "riprendi":
+            suspension.tender_resume(
+                user=user,
+                tender=lot.tender,
+                new_deadline=_aware(post.get("new_deadline", "")),
+                malfunction_to=_aware(post.get("malfunction_to", "")),
+                notice_amendment_ref=post.get("amendment", ""),
+                now=now,
+            )
+            messages.success(request, _("Procedura ripresa con il nuovo termine delle offerte."))
+        elif action == "riapri-criterio":
+            correction.criterion_reopen(
+                user=user,
+                lot=lot,
+                criterion=post.get("criterion", ""),
+                reason=post.get("reason", ""),
+                now=now,
+            )
+            messages.success(request, _("Criterio riaperto: i commissari possono correggere."))
+        elif action == "chiudi-criterio":
+            run = correction.criterion_correction_close(
+                user=user, lot=lot, criterion=post.get("criterion", ""), now=now
+            )
+            messages.success(
+                request, _("Nuovo calcolo v%(v)s (rettifica) pubblicato.") % {"v": run.version}
+            )
         elif action == "esito-soccorso":
             remedy = get_object_or_404(RemedyRequest, pk=post.get("remedy"), participant__lot=lot)
             proc.remedy_decide(
@@ -733,11 +854,16 @@ def coefficients(request, pk):
     scheme = proc.scheme_of(lot)
     codes = proc.discretionary_codes(scheme)
     participants = list(proc.admitted(lot))
+    reopened = set(
+        lot.reopenings.filter(closed_at__isnull=True).values_list("criterion", flat=True)
+    )
     if request.method == "POST":
         errors = 0
         now = timezone.now()
+        # After publication only the criteria the president reopened can change (AS-13 (4)).
+        editable_codes = codes if lot.status == LotStatus.TECH_EVALUATION else sorted(reopened)
         for p in participants:
-            for code in codes:
+            for code in editable_codes:
                 value = request.POST.get(f"c-{p.pk}-{code}", "").strip()
                 if not value:
                     continue
@@ -770,7 +896,7 @@ def coefficients(request, pk):
             "codes": codes,
             "grid": grid,
             "scale": proc.scale_values(scheme),
-            "editable": lot.status == LotStatus.TECH_EVALUATION,
+            "editable": lot.status == LotStatus.TECH_EVALUATION or bool(reopened),
         },
     )
 

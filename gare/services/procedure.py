@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from procurement.accounts.access import has_role
 from procurement.accounts.models import Role
 
-from .. import deadlines
+from .. import deadlines, sealing
+from ..amounts import resolve_economic
 from ..models import (
     AnomalyReview,
     Award,
@@ -30,6 +31,7 @@ from ..models import (
     LotStatus,
     Participant,
     ParticipantStatus,
+    RemedyKind,
     RemedyRequest,
     ScoreRun,
     Session,
@@ -37,6 +39,7 @@ from ..models import (
     TenderStatus,
 )
 from ..ocds import publish_award, publish_contract
+from . import admincheck
 from .common import (
     GareError,
     audit,
@@ -52,6 +55,7 @@ from .submission import close_submission_if_due, envelope_data
 ACTIVE = (
     ParticipantStatus.UNDER_ADMIN_CHECK,
     ParticipantStatus.REMEDY_PENDING,
+    ParticipantStatus.SINGLE_CENTRE_REVIEW,
     ParticipantStatus.ADMITTED,
     ParticipantStatus.AWARDEE,
 )
@@ -325,7 +329,11 @@ def session_start(*, user, lot: Lot, kind: str, now) -> Session:
         session.save()
         _open_envelopes(lot, participants, env_type, session, user=user, now=now)
         if kind == SessionKind.ADMIN_OPENING:
+            for p in participants:
+                admincheck.checklist_build(p, now=now)
             single_centre_detect(lot, participants, session, user=user, now=now)
+        if kind == SessionKind.ECON_OPENING:
+            _record_words_vs_figures(lot, participants, session, user=user, now=now)
         audit(
             action="seduta avviata",
             actor=user,
@@ -339,6 +347,29 @@ def session_start(*, user, lot: Lot, kind: str, now) -> Session:
             },
         )
     return session
+
+
+def _record_words_vs_figures(lot: Lot, participants, session: Session, *, user, now) -> None:
+    """R-GARE-111, D-10: figures against words in each envelope C, recorded in the session; on a
+    discrepancy the value more favourable to the SA prevails (higher discount, fewer days)."""
+    for p in participants:
+        envelope = Envelope.objects.get(offer=p.current_offer, type="C")
+        _resolved, resolutions = resolve_economic(envelope_data(envelope))
+        notes = [r for r in resolutions if r.note]
+        for r in notes:
+            session.events.append(
+                {"at": now.isoformat(), "text": f"{p}: {r.note}", "resolution": r.as_dict()}
+            )
+        if notes:
+            audit(
+                action="discordanza tra cifre e lettere",
+                actor=user,
+                obj=p,
+                tender=lot.tender,
+                now=now,
+                payload={"resolutions": [r.as_dict() for r in notes]},
+            )
+    session.save(update_fields=["events"])
 
 
 def technical_session_close(*, user, lot: Lot, now) -> Lot:
@@ -373,6 +404,7 @@ def single_centre_detect(lot: Lot, participants, session: Session, *, user, now)
             shared = _identities(a) & _identities(b)
             if shared:
                 found.append((a.pk, b.pk, sorted(shared)))
+                admincheck.single_centre_open(lot, [a, b], sorted(shared), now=now)
                 session.events.append(
                     {
                         "at": now.isoformat(),
@@ -397,25 +429,22 @@ def single_centre_detect(lot: Lot, participants, session: Session, *, user, now)
 
 
 def single_centre_notice(*, user, lot: Lot, participants, now) -> None:
-    """Notify the participants concerned: 5 days to show the tender was not affected [§4]."""
-    require_staff(user, lot.tender)
-    deadline = now + datetime.timedelta(days=5)
-    with transaction.atomic():
-        for p in participants:
-            communication_send(
-                user=user,
-                tender=lot.tender,
-                operator=p.operator,
-                kind="SINGLE_CENTRE",
-                subject=_("Possibile unico centro decisionale – gara %(code)s")
-                % {"code": lot.tender.code},
-                body=_(
-                    "Entro il %(d)s dimostra che la situazione di controllo o collegamento non ha "
-                    "influito sulla formulazione dell'offerta."
-                )
-                % {"d": fmt_dt(deadline)},
-                now=now,
-            )
+    """Notify the participants concerned: 5 days to show the tender was not affected [§4].
+
+    Uses the case detected at the first session for these participants (or opens one, when the
+    seggio finds a link the tax codes did not show)."""
+    ids = {p.pk for p in participants}
+    case = next(
+        (
+            c
+            for c in lot.single_centre_cases.filter(notice_sent_at__isnull=True)
+            if {p.pk for p in c.participants.all()} == ids
+        ),
+        None,
+    )
+    if case is None:
+        case = admincheck.single_centre_open(lot, list(participants), [], now=now)
+    return admincheck.single_centre_notify(user=user, case=case, now=now)
 
 
 # --- administrative check, remedy, exclusions -----------------------------------------------
@@ -436,6 +465,16 @@ def admin_check_admit(*, user, participant: Participant, note: str = "", now) ->
         _require_status(p.lot, LotStatus.ADMIN_CHECK)
         if p.status not in (ParticipantStatus.UNDER_ADMIN_CHECK, ParticipantStatus.REMEDY_PENDING):
             raise GareError(_("Il concorrente non è in verifica amministrativa."))
+        defects = list(admincheck.open_defects(p))
+        if defects:
+            raise GareError(
+                _(
+                    "Non si può ammettere: voci della verifica mancanti o irregolari (%(l)s). "
+                    "Chiedi il soccorso istruttorio o proponi l'esclusione."
+                )
+                % {"l": ", ".join(str(d.label) for d in defects)}
+            )
+        admincheck.confirm_remaining(p, user=user, now=now)
         p.checklist_note = note
         _move_participant(
             p, p.admit, user=user, now=now, action="concorrente ammesso", payload={"note": note}
@@ -444,10 +483,16 @@ def admin_check_admit(*, user, participant: Participant, note: str = "", now) ->
 
 
 def remedy_request_send(
-    *, user, participant: Participant, items: str, deadline, now
+    *, user, participant: Participant, items: str, deadline, now, check_codes=None
 ) -> RemedyRequest:
-    """Soccorso istruttorio with a term of 5 to 10 days (§5.5, T07)."""
+    """Soccorso istruttorio with a term of 5 to 10 days (§5.5, T07).
+
+    `check_codes` names the checklist items concerned: each must be a defect and remediable
+    (Appendix B); their description is added to `items`.
+    """
     require_staff(user, participant.lot.tender)
+    codes, listed = admincheck.remedy_items(participant, check_codes)
+    items = "; ".join(x for x in (listed, items.strip()) if x)
     if not items.strip():
         raise GareError(_("Indica i documenti da integrare o le irregolarità da sanare."))
     if not deadlines.remedy_deadline_ok(now, deadline):
@@ -463,7 +508,7 @@ def remedy_request_send(
         if p.status not in (ParticipantStatus.UNDER_ADMIN_CHECK, ParticipantStatus.REMEDY_PENDING):
             raise GareError(_("Il concorrente non è in verifica amministrativa."))
         remedy = RemedyRequest.objects.create(
-            participant=p, items=items, sent_at=now, deadline=deadline
+            participant=p, items=items, sent_at=now, deadline=deadline, check_codes=codes
         )
         _move_participant(
             p,
@@ -560,6 +605,7 @@ def remedy_decide(*, user, remedy: RemedyRequest, remedied: bool, now) -> Remedy
             raise GareError(_("Il soccorso istruttorio è già stato valutato."))
         if not remedied and remedy.responded_at is None and now < remedy.deadline:
             raise GareError(_("Il termine per rispondere non è ancora scaduto."))
+        further = remedy.kind == RemedyKind.FURTHER_CLARIFICATION
         remedy.outcome = (
             "REMEDIED"
             if remedied
@@ -568,6 +614,7 @@ def remedy_decide(*, user, remedy: RemedyRequest, remedied: bool, now) -> Remedy
         remedy.decided_at = now
         remedy.save()
         if remedied:
+            admincheck.mark_remedied(remedy, user=user, now=now)
             admin_check_admit(
                 user=user,
                 participant=remedy.participant,
@@ -579,7 +626,11 @@ def remedy_decide(*, user, remedy: RemedyRequest, remedied: bool, now) -> Remedy
                 user=user,
                 participant=remedy.participant,
                 phase="ADMIN_CHECK",
-                grounds=_("Soccorso istruttorio non soddisfatto: %(items)s")
+                grounds=(
+                    _("Ulteriori chiarimenti sul soccorso istruttorio non forniti: %(items)s")
+                    if further
+                    else _("Soccorso istruttorio non soddisfatto: %(items)s")
+                )
                 % {"items": remedy.items},
                 now=now,
             )
@@ -593,13 +644,18 @@ def admissions_adopt(*, user, lot: Lot, now) -> Lot:
         lot = lock_lot(lot)
         _require_status(lot, LotStatus.ADMIN_CHECK)
         pending = lot.participants.filter(
-            status__in=[ParticipantStatus.UNDER_ADMIN_CHECK, ParticipantStatus.REMEDY_PENDING]
+            status__in=[
+                ParticipantStatus.UNDER_ADMIN_CHECK,
+                ParticipantStatus.REMEDY_PENDING,
+                ParticipantStatus.SINGLE_CENTRE_REVIEW,
+            ]
         )
         if pending.exists():
             raise GareError(
                 _(
                     "Non si può adottare il provvedimento di ammissione: concorrenti ancora da "
-                    "valutare o in soccorso istruttorio: %(names)s."
+                    "valutare, in soccorso istruttorio o in verifica di unico centro "
+                    "decisionale: %(names)s."
                 )
                 % {"names": ", ".join(str(p) for p in pending)}
             )
@@ -695,8 +751,14 @@ def coefficient_enter(
     member = CommissionMember.objects.filter(lot=lot, user=user).first()
     if member is None:
         raise GareError(_("Solo i componenti della commissione inseriscono i coefficienti."))
-    if lot.status != LotStatus.TECH_EVALUATION:
-        raise GareError(_("I coefficienti si inseriscono durante la valutazione tecnica."))
+    reopened = lot.reopenings.filter(criterion=criterion, closed_at__isnull=True).exists()
+    if lot.status != LotStatus.TECH_EVALUATION and not reopened:
+        raise GareError(
+            _(
+                "I coefficienti si inseriscono durante la valutazione tecnica; dopo la "
+                "pubblicazione dei punteggi solo se il presidente riapre il criterio."
+            )
+        )
     scheme = scheme_of(lot)
     if criterion not in discretionary_codes(scheme):
         raise GareError(_("Il criterio %(c)s non è discrezionale.") % {"c": criterion})
@@ -764,7 +826,9 @@ def _offer_inputs(lot: Lot, participants, *, with_economic: bool):
         values = {"discount_pct": Decimal("1.00"), "duration_days": Decimal(lot.duration_days)}
         labour = safety = None
         if with_economic:
-            eco = envelope_data(envelopes[(p.current_offer_id, "C")])
+            eco, _resolutions = resolve_economic(
+                envelope_data(envelopes[(p.current_offer_id, "C")])
+            )
             values = {
                 "discount_pct": Decimal(eco["discount"]),
                 "duration_days": Decimal(eco["days"]),
@@ -789,7 +853,15 @@ def _offer_inputs(lot: Lot, participants, *, with_economic: bool):
 
 
 def _run(
-    lot: Lot, *, user, now, reason: str, stage: str, improvements=None, draw_order=None
+    lot: Lot,
+    *,
+    user,
+    now,
+    reason: str,
+    stage: str,
+    improvements=None,
+    draw_order=None,
+    note: str = "",
 ) -> ScoreRun:
     from ..evaluation import LotAmounts, evaluate
 
@@ -797,8 +869,14 @@ def _run(
     inputs = _offer_inputs(lot, participants, with_economic=(stage == "FULL"))
     scheme = scheme_of(lot)
     amounts = LotAmounts(lot.works_amount, lot.safety_costs, lot.labour_cost_estimate)
+    # A technical run scores the technical side only: no economic figure is made up (R-GARE-109).
     result = evaluate(
-        scheme, inputs, improvements=improvements, draw_order=draw_order, amounts=amounts
+        scheme,
+        inputs,
+        improvements=improvements,
+        draw_order=draw_order,
+        amounts=amounts,
+        phase="FULL" if stage == "FULL" else "TECHNICAL",
     )
     data = result.to_score_json()
     # The money figures of each offer (contract discount and value, for the award and the
@@ -831,6 +909,8 @@ def _run(
         version=version,
         reason=reason,
         stage=stage,
+        supersedes=latest_run(lot, stage),
+        note=note,
         created_at=now,
         created_by=user,
         admitted=[p.pk for p in participants],
@@ -957,14 +1037,24 @@ def improvement_submit(*, user, improvement: ImprovementOffer, discount, now) ->
         )
     except Exception:
         raise GareError(_("Indica il ribasso migliorativo come numero.")) from None
-    eco = envelope_data(improvement.participant.current_offer.envelopes.get(type="C"))
+    eco, _resolutions = resolve_economic(
+        envelope_data(improvement.participant.current_offer.envelopes.get(type="C"))
+    )
     if value < Decimal(eco["discount"]) or value >= 100:
         raise GareError(
             _("Il ribasso migliorativo non può essere inferiore al ribasso già offerto.")
         )
     with transaction.atomic():
         improvement = ImprovementOffer.objects.select_for_update().get(pk=improvement.pk)
-        improvement.discount = value
+        if improvement.opened_at is not None:
+            raise GareError(_("Le offerte migliorative sono già state aperte."))
+        # Sealed like the envelopes (R-GARE-117): nobody reads it before the opening session.
+        improvement.sealed_discount = sealing.seal(
+            improvement.participant.lot.tender,
+            str(value).encode(),
+            context=f"improvement:{improvement.pk}",
+        )
+        improvement.discount = None
         improvement.submitted_at = now
         improvement.save()
         audit(
@@ -990,8 +1080,36 @@ def improvements_open(*, user, lot: Lot, now) -> ScoreRun:
         )
         if not pending:
             raise GareError(_("Non ci sono offerte migliorative da aprire."))
-        if any(i.submitted_at is None for i in pending) and now < max(i.deadline for i in pending):
-            raise GareError(_("Il termine per le offerte migliorative non è ancora scaduto."))
+        if now < max(i.deadline for i in pending):
+            # Sealed until their deadline (R-GARE-117): opened together, never one by one.
+            raise GareError(
+                _("Le offerte migliorative si aprono dopo il termine del %(d)s.")
+                % {"d": fmt_dt(max(i.deadline for i in pending))}
+            )
+        session = Session.objects.create(
+            lot=lot, kind=SessionKind.IMPROVEMENT_OPENING, started_at=now, started_by=user
+        )
+        for i in pending:
+            if i.opened_at is None:
+                if i.sealed_discount:
+                    i.discount = Decimal(
+                        sealing.unseal(
+                            lot.tender, bytes(i.sealed_discount), context=f"improvement:{i.pk}"
+                        ).decode()
+                    )
+                i.opened_at = now
+                i.save(update_fields=["discount", "opened_at"])
+            session.events.append(
+                {
+                    "at": now.isoformat(),
+                    "text": _("Offerta migliorativa di %(p)s: %(d)s")
+                    % {
+                        "p": i.participant,
+                        "d": f"{i.discount}%" if i.discount is not None else _("non presentata"),
+                    },
+                }
+            )
+        session.save(update_fields=["events"])
         improvements = {str(i.participant_id): i.discount for i in pending}
         run = _run(
             lot, user=user, now=now, reason="IMPROVEMENT", stage="FULL", improvements=improvements

@@ -17,11 +17,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from procurement.accounts.strongauth import STRONG_LOA
 from procurement.documents.services import DocumentError, document_inspect
 from procurement.documents.uses import get_use
 from procurement.notifications.services import notify
 
 from .. import deadlines, sealing
+from ..amounts import resolve_economic
 from ..models import (
     AttemptOutcome,
     Envelope,
@@ -37,6 +39,7 @@ from ..models import (
     SubmissionAttempt,
     TenderStatus,
 )
+from ..signatories import signature_problems
 from .common import (
     GareError,
     audit,
@@ -68,11 +71,32 @@ REQUIREMENTS = [
     Requirement("GUARANTEE", "A", gettext_lazy("Garanzia provvisoria"), True, True),
     Requirement("SOA", "A", gettext_lazy("Attestazione SOA"), True, False),
     Requirement("SITE_VISIT", "A", gettext_lazy("Attestato di sopralluogo"), False, False),
+    Requirement(
+        "COLLECTIVE_MANDATE",
+        "A",
+        gettext_lazy("Mandato collettivo o atto costitutivo (forme associate costituite)"),
+        False,
+        False,
+    ),
+    Requirement(
+        "RELIANCE_CONTRACT",
+        "A",
+        gettext_lazy("Contratto di avvalimento (firmato da concorrente e ausiliaria)"),
+        False,
+        True,
+    ),
     Requirement("OTHER_A", "A", gettext_lazy("Altro documento amministrativo"), False, False),
     Requirement("TECHNICAL_REPORT", "B", gettext_lazy("Relazione tecnica"), True, True),
     Requirement("TABULAR_OFFER", "B", gettext_lazy("Offerta tabellare (All. 2)"), True, True),
     Requirement(
         "CONFIDENTIALITY", "B", gettext_lazy("Dichiarazione di riservatezza (All. 3)"), False, False
+    ),
+    Requirement(
+        "PREMIALE_CONTRACT",
+        "B",
+        gettext_lazy("Contratto di avvalimento premiale"),
+        False,
+        True,
     ),
     Requirement(
         "ECONOMIC_OFFER", "C", gettext_lazy("Offerta economica firmata (All. 4)"), True, True
@@ -99,6 +123,18 @@ def late_message(lot: Lot, now) -> str:
     ) % {"deadline": fmt_dt(lot.tender.offer_deadline), "now": fmt_dt(now)}
 
 
+SUSPENDED_MESSAGE = gettext_lazy(
+    "La procedura è sospesa per un malfunzionamento della piattaforma: fino alla ripresa non si "
+    "possono presentare, sostituire o ritirare offerte. Ora del server: %(now)s."
+)
+
+
+def closed_message(lot: Lot, now) -> str:
+    if lot.tender.status == TenderStatus.SUSPENDED:
+        return str(SUSPENDED_MESSAGE) % {"now": fmt_dt(now)}
+    return late_message(lot, now)
+
+
 def _record_attempt(*, lot, operator, user, now, outcome, message="") -> None:
     # Outside the failing transaction: a refused attempt must stay on record (spec §3.3.4).
     SubmissionAttempt.objects.create(
@@ -110,7 +146,7 @@ def _ensure_open(lot: Lot, now) -> None:
     if lot.tender.status != TenderStatus.PUBLISHED or not deadlines.submission_open(
         lot.tender, now
     ):
-        raise GareError(late_message(lot, now))
+        raise GareError(closed_message(lot, now))
 
 
 def offer_draft(*, user, lot: Lot, operator, now, form=None, members=None) -> Offer:
@@ -308,16 +344,45 @@ def offer_check(offer: Offer) -> list[str]:
             problems.append(
                 _("«%(name)s» non ha una firma digitale valida.") % {"name": f.original_name}
             )
+    problems.extend(signature_problems(form=offer.form, members=offer.members, files=files))
     envelopes = {e.type: e for e in offer.envelopes.all()}
     if not envelopes["C"].sealed_data:
         problems.append(_("Compila i valori dell'offerta economica (ribasso, tempo, costi)."))
+    else:
+        # The bidder may still read its own draft; figures and words must agree (D-10).
+        eco = json.loads(
+            sealing.unseal(
+                offer.lot.tender,
+                bytes(envelopes["C"].sealed_data),
+                context=f"data:{envelopes['C'].pk}",
+            )
+        )
+        _resolved, resolutions = resolve_economic(eco)
+        problems.extend(r.note for r in resolutions if r.note)
     if not envelopes["B"].sealed_data:
         problems.append(_("Compila le risposte dell'offerta tabellare (All. 2)."))
     return problems
 
 
-def offer_submit(*, user, offer: Offer, confirm_problems: bool = False, now) -> Offer:
-    """Commit the offer (or replace the previous one) at server time `now` (S-06, S-19..S-21)."""
+def require_strong_auth(loa) -> None:
+    """Submitting, replacing and withdrawing need SPID L2/CIE or more (R-GARE-002, R-GARE-003)."""
+    if (loa or 0) < STRONG_LOA:
+        raise GareError(
+            _(
+                "Per presentare, sostituire o ritirare un'offerta è necessario l'accesso con SPID "
+                "o CIE (livello di garanzia 2 o superiore)."
+            )
+        )
+
+
+def offer_submit(
+    *, user, offer: Offer, loa: int | None, confirm_problems: bool = False, now
+) -> Offer:
+    """Commit the offer (or replace the previous one) at server time `now` (S-06, S-19..S-21).
+
+    `loa` is the level of assurance of the user's current authentication (the view reads it
+    from the strong-authentication session): below 2 the commit is refused.
+    """
     require_operator(user, offer.operator)
     lot = offer.lot
     if offer.status != OfferStatus.DRAFT:
@@ -325,13 +390,16 @@ def offer_submit(*, user, offer: Offer, confirm_problems: bool = False, now) -> 
     if lot.tender.status != TenderStatus.PUBLISHED or not deadlines.submission_open(
         lot.tender, now
     ):
-        message = late_message(lot, now)
+        suspended = lot.tender.status == TenderStatus.SUSPENDED
+        message = closed_message(lot, now)
         _record_attempt(
             lot=lot,
             operator=offer.operator,
             user=user,
             now=now,
-            outcome=AttemptOutcome.REJECTED_LATE,
+            outcome=AttemptOutcome.REJECTED_VALIDATION
+            if suspended
+            else AttemptOutcome.REJECTED_LATE,
             message=message,
         )
         audit(
@@ -343,6 +411,7 @@ def offer_submit(*, user, offer: Offer, confirm_problems: bool = False, now) -> 
             payload={"operator": offer.operator_id},
         )
         raise GareError(message)
+    require_strong_auth(loa)
     problems = offer_check(offer)
     if problems and not confirm_problems:
         raise GareError(
@@ -438,7 +507,7 @@ def offer_submit(*, user, offer: Offer, confirm_problems: bool = False, now) -> 
     return offer
 
 
-def offer_withdraw(*, user, offer: Offer, now) -> Offer:
+def offer_withdraw(*, user, offer: Offer, loa: int | None, now) -> Offer:
     """Withdraw the submitted offer before the deadline; a receipt is issued (S-19, S-21)."""
     require_operator(user, offer.operator)
     lot = offer.lot
@@ -446,16 +515,22 @@ def offer_withdraw(*, user, offer: Offer, now) -> Offer:
         not deadlines.submission_open(lot.tender, now)
         or lot.tender.status != TenderStatus.PUBLISHED
     ):
-        message = late_message(lot, now)
+        suspended = lot.tender.status == TenderStatus.SUSPENDED
+        message = closed_message(lot, now)
         _record_attempt(
             lot=lot,
             operator=offer.operator,
             user=user,
             now=now,
-            outcome=AttemptOutcome.REJECTED_LATE,
+            outcome=AttemptOutcome.REJECTED_VALIDATION
+            if suspended
+            else AttemptOutcome.REJECTED_LATE,
             message=message,
         )
+        if suspended:
+            raise GareError(message)
         raise GareError(_("Il termine è scaduto: l'offerta non si può più ritirare."))
+    require_strong_auth(loa)
     with transaction.atomic():
         lock_lot(lot)
         offer = Offer.objects.select_for_update().get(pk=offer.pk)

@@ -123,6 +123,21 @@ def tender(world, draft_tender):
 
 
 @pytest.fixture
+def strong_client_for(client_for):
+    """A client logged in with the dev SPID/CIE provider at level 2 (needed to submit)."""
+
+    def make(user, level=2):
+        client = client_for(user)
+        response = client.post(
+            "/account/accesso-forte/dev/", {"tax_code": user.tax_code, "level": level, "next": "/"}
+        )
+        assert response.status_code == 302, response.content[:300]
+        return client
+
+    return make
+
+
+@pytest.fixture
 def lot(tender):
     return tender.lots.get()
 
@@ -141,12 +156,19 @@ def submit_offer(
     files=(),
     confirm=True,
     prepared_at=None,
+    loa=2,
+    members=None,
+    form=None,
+    discount_words="",
+    days_words="",
 ):
     """Prepare (at `prepared_at`) and submit (at `now`) an offer through the services."""
     from gare.services import submission as sub
 
     ready = prepared_at or now
-    offer = sub.offer_draft(user=user, lot=lot, operator=operator, now=ready)
+    offer = sub.offer_draft(
+        user=user, lot=lot, operator=operator, now=ready, form=form, members=members
+    )
     for env, code, upload in files:
         sub.envelope_file_add(
             user=user,
@@ -169,13 +191,15 @@ def submit_offer(
         envelope_type="C",
         data={
             "discount": discount,
+            "discount_words": discount_words,
             "days": days,
+            "days_words": days_words,
             "labour_costs": labour,
             "company_safety_costs": safety,
         },
         now=ready,
     )
-    return sub.offer_submit(user=user, offer=offer, confirm_problems=confirm, now=now)
+    return sub.offer_submit(user=user, offer=offer, loa=loa, confirm_problems=confirm, now=now)
 
 
 def run_to_admissions(world, lot, n=2, *, discounts=None, days=None):

@@ -390,14 +390,22 @@ def test_as_03_full_tie_improvement_offers_then_draw(world, lot):
     )
     with pytest.raises(GareError):
         proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 8, 19, 9, 0))
-    with pytest.raises(GareError):  # not before the deadline unless everyone replied
+    with pytest.raises(GareError):  # not before the deadline
         proc.improvements_open(user=world.rup, lot=lot, now=aware(2026, 8, 20, 9, 0))
     for imp in improvements:
         bidder = world.bidders[[o.pk for o in world.operators].index(imp.participant.operator_id)]
         proc.improvement_submit(
             user=bidder, improvement=imp, discount="13.00", now=aware(2026, 8, 20, 9, 0)
         )
-    proc.improvements_open(user=world.rup, lot=lot, now=aware(2026, 8, 21, 9, 0))
+    # Sealed until their deadline (R-GARE-117): not readable, not openable even if all replied.
+    for imp in ImprovementOffer.objects.filter(participant__lot=lot):
+        assert imp.discount is None and b"13.00" not in bytes(imp.sealed_discount)
+    with pytest.raises(GareError):
+        proc.improvements_open(user=world.rup, lot=lot, now=aware(2026, 8, 21, 9, 0))
+    proc.improvements_open(user=world.rup, lot=lot, now=aware(2026, 8, 23, 11, 0))
+    assert {i.discount for i in ImprovementOffer.objects.filter(participant__lot=lot)} == {
+        Decimal("13.00")
+    }
     lot.refresh_from_db()
     assert lot.status == LotStatus.TIE_BREAK  # still tied: public draw
     run = proc.draw_conduct(user=world.rup, lot=lot, now=aware(2026, 8, 25, 10, 0))

@@ -67,7 +67,7 @@ def test_as_08_late_offers_replacement_and_withdrawal(world, lot):
         )
     # L4: v1 on 26/07, withdrawn at 11:40:02, a new commit at 12:01:15 is refused.
     l4_v1 = submit_offer(user=users[3], operator=l4, lot=lot, now=at(26, 10, 0))
-    sub.offer_withdraw(user=users[3], offer=l4_v1, now=at(27, 11, 40, 2))
+    sub.offer_withdraw(user=users[3], offer=l4_v1, loa=2, now=at(27, 11, 40, 2))
     l4_v1.refresh_from_db()
     assert l4_v1.status == OfferStatus.WITHDRAWN and l4_v1.withdrawal_receipt_no
     with pytest.raises(GareError):
@@ -212,10 +212,12 @@ def test_signed_files_are_verified_and_an_unsigned_one_needs_confirmation(world,
         now=at(20, 9, 4),
     )
     with pytest.raises(GareError) as exc:
-        sub.offer_submit(user=user, offer=offer, now=at(20, 9, 5))
+        sub.offer_submit(user=user, offer=offer, loa=2, now=at(20, 9, 5))
     assert "«offerta.pdf» non ha una firma digitale valida" in exc.value.message
     assert "Manca «DGUE elettronico»" in exc.value.message
-    submitted = sub.offer_submit(user=user, offer=offer, confirm_problems=True, now=at(20, 9, 6))
+    submitted = sub.offer_submit(
+        user=user, offer=offer, loa=2, confirm_problems=True, now=at(20, 9, 6)
+    )
     assert submitted.status == OfferStatus.SUBMITTED and submitted.unsigned_confirmed
 
 

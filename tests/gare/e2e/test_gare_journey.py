@@ -1,9 +1,12 @@
 """The main journey in a real browser: publish → two operators submit → admin check →
-commission scores → economic opening → ranking → award (screenshots under test-output/e2e/)."""
+commission scores → economic opening → ranking → award (screenshots under test-output/e2e/),
+with the minutes of the economic session and the award decision downloaded as PDF and shown in
+chromium's PDF viewer."""
 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -12,6 +15,7 @@ from django.utils import timezone
 from gare.models import LotStatus, Tender
 
 from ..conftest import CODES, MINIMAL_PDF
+from ..test_pdf import pdf_text
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +32,31 @@ def _tick(page, input_id):
 def _click(page, testid):
     page.get_by_test_id(testid).first.click()
     page.wait_for_load_state("load")
+
+
+def _strong_login(page, user, next_url: str) -> None:
+    page.goto(f"/account/accesso-forte/dev/?next={next_url}")
+    page.locator(f"input[name=tax_code][value={user.tax_code}]").check(force=True)
+    page.locator("#level-2").check(force=True)
+    page.get_by_test_id("dev-identity-submit").click()
+    page.wait_for_url(f"**{next_url}")
+
+
+def _download(page, testid, path: Path) -> Path:
+    with page.expect_download() as download:
+        page.get_by_test_id(testid).click()
+    download.value.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF-")
+    return path
+
+
+def _pdf_screenshot(page, pdf: Path, png: Path) -> None:
+    """The first page of the PDF in chromium's own PDF viewer (no pdftoppm on the machine)."""
+    viewer = page.context.new_page()
+    viewer.goto(pdf.as_uri())
+    viewer.wait_for_timeout(2_000)  # the viewer draws the page after the load event
+    viewer.screenshot(path=str(png))
+    viewer.close()
 
 
 def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_dir, tmp_path):
@@ -63,8 +92,8 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
         # 2. Two operators submit their offers through the three envelopes.
         for i, (discount, days) in enumerate((("14.25", "430"), ("16.40", "420"))):
             page.context.clear_cookies()
-            log_in(world.bidders[i])
-            page.goto(f"/gare/lotti/{lot.pk}/offerta/")
+            # Submitting needs SPID/CIE (LoA >= 2): the dev provider, as on the demo.
+            _strong_login(page, world.bidders[i], f"/gare/lotti/{lot.pk}/offerta/")
             _click(page, "offer-prepare")
             page.select_option("#rq-A", "PARTICIPATION_FORM")
             page.set_input_files("#fl-A", str(pdf))
@@ -144,6 +173,23 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
         assert rows.count() == 2
         assert rows.nth(0).locator("td").first.inner_text() == "1"
         page.screenshot(path=str(output_dir / "gare-03-ranking.png"), full_page=True)
+        ranked = [
+            (
+                rows.nth(i).locator("td").nth(1).inner_text(),
+                rows.nth(i).locator("td").last.inner_text(),
+            )
+            for i in range(2)
+        ]
+
+        # The minutes of the economic session, downloaded from the ranking page: the same
+        # ranking, read from the PDF's text; its first page as the browser's PDF viewer shows it.
+        minutes = _download(page, "minutes-econ_opening", output_dir / "gare-05-verbale.pdf")
+        text = pdf_text(minutes.read_bytes()).split("Punteggi e graduatoria", 1)[1]
+        assert text.index(ranked[0][0]) < text.index(ranked[1][0])
+        for rank, (name, total) in enumerate(ranked, start=1):
+            assert f"{rank} {name} " in text
+            assert text.split(f"{rank} {name} ", 1)[1].split(" ")[17] == total
+        _pdf_screenshot(page, minutes, output_dir / "gare-05-verbale.png")
         page.goto(f"/gare/lotti/{lot.pk}/")
         _click(page, "propose")
 
@@ -158,5 +204,13 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
         page.screenshot(path=str(output_dir / "gare-04-awarded.png"), full_page=True)
         lot.refresh_from_db()
         assert lot.status == LotStatus.AWARDED
+
+        # The award decision, from the ranking page: the first of the ranking is the awardee.
+        page.goto(f"/gare/lotti/{lot.pk}/graduatoria/")
+        award = _download(page, "award-document", output_dir / "gare-06-aggiudicazione.pdf")
+        text = pdf_text(award.read_bytes())
+        assert "Provvedimento di aggiudicazione" in text
+        assert ranked[0][0] in text.split("Aggiudicatario", 1)[1][:200]
+        _pdf_screenshot(page, award, output_dir / "gare-06-aggiudicazione.png")
     finally:
         traveller.stop()

@@ -1,0 +1,267 @@
+"""Read API of the tenders (token or session; problem+json errors from procurement/core/api.py).
+
+- tenders and their lots: what ``tenders_visible_to`` lets the user see (published tenders to
+  every authenticated user, drafts only to their authority's staff; templates never);
+- the scoring runs of a lot (scores, ranking, ties, exclusions for inadmissibility): only for
+  who may see the ranking page (``get_lot_for_manager``: RUP, tender board, the commission).
+
+Nothing here reads an envelope. The only offer figures the API returns are the points in the
+scoring runs, which exist only after the envelopes they come from were opened in session: a run
+of the technical stage (after the opening of B) carries technical points only, never economic
+values; the economic points appear in the runs computed after the opening of C. Before the
+offer deadline nobody learns how many offers there are (R-GARE-079): the API has no counts.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from procurement.core.api import PROBLEM_RESPONSES
+
+from .models import Lot, LotWorkCategory, ScoreRun, Tender, TenderDocument, TenderStatus
+from .selectors import (
+    get_lot_for_manager,
+    get_lot_for_user,
+    get_tender_for_user,
+    tenders_visible_to,
+)
+from .services import procedure as proc
+
+TAGS = ["gare"]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LotWorkCategory
+        fields = ["category", "description", "role", "soa_class", "amount", "subcontract_max_pct"]
+
+
+class LotSerializer(serializers.ModelSerializer):
+    tender = serializers.UUIDField(source="tender_id")
+    categories = CategorySerializer(many=True)
+
+    class Meta:
+        model = Lot
+        fields = [
+            "id",
+            "tender",
+            "number",
+            "title",
+            "cig",
+            "cpv_main",
+            "nuts_code",
+            "works_amount",
+            "safety_costs",
+            "labour_cost_estimate",
+            "duration_days",
+            "status",
+            "categories",
+        ]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TenderDocument
+        fields = ["id", "kind", "title", "created_at", "url"]
+
+    def get_url(self, obj) -> str:
+        return reverse("gare:public_document", args=[obj.tender_id, obj.pk])
+
+
+class TenderSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name")
+    delegating_entity = serializers.CharField(source="delegating_entity.name", default=None)
+    lots = LotSerializer(many=True)
+    documents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tender
+        fields = [
+            "id",
+            "code",
+            "title",
+            "description",
+            "organisation",
+            "delegating_entity",
+            "procedure_type",
+            "award_criterion",
+            "contract_type",
+            "cup",
+            "status",
+            "published_at",
+            "questions_deadline",
+            "offer_deadline",
+            "first_session_at",
+            "offer_validity_days",
+            "lots",
+            "documents",
+        ]
+
+    @extend_schema(responses=DocumentSerializer(many=True))
+    def get_documents(self, obj) -> list[dict]:
+        # The notice's documents are public once published (art. 28 D.Lgs. 36/2023).
+        if obj.status == TenderStatus.DRAFT:
+            return []
+        return DocumentSerializer(obj.documents.all(), many=True).data
+
+
+def _tenders(user):
+    return (
+        tenders_visible_to(user)
+        .filter(is_template=False)
+        .select_related("organisation", "delegating_entity")
+        .prefetch_related("lots__categories", "documents")
+    )
+
+
+class TenderList(generics.ListAPIView):
+    """Gare visibili all'utente (pubblicate; le bozze solo al personale della stazione
+    appaltante), con i lotti e i documenti pubblicati."""
+
+    serializer_class = TenderSerializer
+    filterset_fields = ["status", "code"]
+
+    @extend_schema(operation_id="gare_tenders_list", tags=TAGS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Tender.objects.none()
+        return _tenders(self.request.user).order_by("-published_at", "code")
+
+
+class TenderDetail(generics.RetrieveAPIView):
+    """Una gara, con i lotti e i documenti pubblicati."""
+
+    serializer_class = TenderSerializer
+
+    @extend_schema(
+        operation_id="gare_tender",
+        tags=TAGS,
+        responses={200: TenderSerializer, **PROBLEM_RESPONSES},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        tender = get_tender_for_user(self.request.user, self.kwargs["pk"])
+        return _tenders(self.request.user).get(pk=tender.pk)
+
+
+class LotDetail(generics.RetrieveAPIView):
+    """Un lotto di una gara visibile all'utente."""
+
+    serializer_class = LotSerializer
+
+    @extend_schema(
+        operation_id="gare_lot", tags=TAGS, responses={200: LotSerializer, **PROBLEM_RESPONSES}
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        lot = get_lot_for_user(self.request.user, self.kwargs["pk"])
+        if lot.tender.is_template:
+            raise Http404
+        return Lot.objects.prefetch_related("categories").get(pk=lot.pk)
+
+
+# --- scoring runs ---------------------------------------------------------------------------
+
+
+class OfferScoreSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Identificativo del concorrente.")
+    participant = serializers.CharField(help_text="Denominazione del concorrente.")
+    points = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Punti per criterio (stringhe con 2 decimali); PRICE e TIME per prezzo e tempo.",
+    )
+    technical = serializers.CharField()
+    economic = serializers.CharField(allow_null=True)
+    total = serializers.CharField(allow_null=True)
+    rank = serializers.IntegerField(allow_null=True)
+
+
+class InadmissibleSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    participant = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ScoreRunSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    reason = serializers.CharField()
+    stage = serializers.ChoiceField(choices=["TECHNICAL", "FULL"])
+    created_at = serializers.DateTimeField()
+    admitted = serializers.ListField(child=serializers.IntegerField())
+    offers = OfferScoreSerializer(many=True)
+    ties = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    inadmissible = InadmissibleSerializer(many=True)
+    draw_order = serializers.ListField(child=serializers.CharField())
+    trail = serializers.ListField(child=serializers.CharField())
+
+
+def run_payload(lot: Lot, run: ScoreRun, names: dict[str, str]) -> dict:
+    """A stored run as the API shows it: in the technical stage, technical points only."""
+    result = run.result or {}
+    technical_stage = run.stage == "TECHNICAL"
+    economic_codes = set(proc.economic_codes(proc.scheme_of(lot))) | {"PRICE", "TIME"}
+    offers = []
+    for row in result.get("offers", []):
+        points = row.get("points", {})
+        if technical_stage:
+            points = {k: v for k, v in points.items() if k not in economic_codes}
+        offers.append(
+            {
+                "id": row["id"],
+                "participant": names.get(row["id"], row["id"]),
+                "points": points,
+                "technical": row.get("technical"),
+                "economic": None if technical_stage else row.get("economic"),
+                "total": None if technical_stage else row.get("total"),
+                "rank": None if technical_stage else row.get("rank"),
+            }
+        )
+    return {
+        "version": run.version,
+        "reason": run.reason,
+        "stage": run.stage,
+        "created_at": run.created_at,
+        "admitted": list(run.admitted or []),
+        "offers": offers,
+        "ties": [] if technical_stage else result.get("ties", []),
+        "inadmissible": []
+        if technical_stage
+        else [
+            {"id": i["id"], "participant": names.get(i["id"], i["id"]), "reason": i["reason"]}
+            for i in result.get("inadmissible", [])
+        ],
+        "draw_order": [] if technical_stage else list(result.get("draw_order") or []),
+        "trail": [] if technical_stage else list(result.get("trail") or []),
+    }
+
+
+class ScoreRunList(APIView):
+    """Calcoli dei punteggi di un lotto, dal più recente (stessi utenti della pagina
+    «Punteggi e graduatoria»: RUP, seggio di gara, commissione)."""
+
+    @extend_schema(
+        operation_id="gare_lot_score_runs",
+        tags=TAGS,
+        responses={200: ScoreRunSerializer(many=True), **PROBLEM_RESPONSES},
+    )
+    def get(self, request, pk):
+        lot = get_lot_for_manager(request.user, pk)
+        names = {str(p.pk): p.display_name for p in lot.participants.all()}
+        runs = lot.runs.order_by("-version")
+        return Response(
+            ScoreRunSerializer([run_payload(lot, r, names) for r in runs], many=True).data
+        )
