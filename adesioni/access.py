@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.http import Http404
 
-from procurement.accounts.access import organisations_of
+from procurement.accounts.access import active_memberships, organisations_of
 from procurement.accounts.models import Role
 
 from .models import (
@@ -32,6 +32,61 @@ def adherent_organisations(user):
 
 def is_adherent_operator(user, organisation) -> bool:
     return adherent_organisations(user).filter(pk=organisation.pk).exists()
+
+
+def _adherent_memberships(user):
+    return active_memberships(user).filter(role__in=list(ADHERENT_ROLES))
+
+
+def adherent_scope(user) -> tuple[list, list]:
+    """(organisations the user acts for as a whole, cost centres the user is limited to).
+
+    A membership without a cost centre covers the whole organisation; one with a cost centre
+    covers only that CdC (spec §1.2: actions are performed "as" a cost centre, R-ADE-037).
+    """
+    wide, centres = set(), set()
+    for organisation_id, cost_centre_id in _adherent_memberships(user).values_list(
+        "organisation_id", "cost_centre_id"
+    ):
+        if cost_centre_id is None:
+            wide.add(organisation_id)
+        else:
+            centres.add(cost_centre_id)
+    return list(wide), list(centres)
+
+
+def own_q(user) -> Q:
+    """Adhesions/orders of the user's organisations (as a whole) or of the user's CdC."""
+    wide, centres = adherent_scope(user)
+    return Q(organisation_id__in=wide) | Q(cost_centre_id__in=centres)
+
+
+def acts_for(user, obj) -> bool:
+    """May `user` act on this adhesion or order as aderente (organisation and cost centre)?"""
+    wide, centres = adherent_scope(user)
+    return obj.organisation_id in wide or (
+        obj.cost_centre_id is not None and obj.cost_centre_id in centres
+    )
+
+
+def acting_cost_centre(user, organisation, membership=None):
+    """The CdC a new adhesion/order belongs to: the current profile's, if it has one.
+
+    Returns (ok, cost_centre): ok is False when the user may not act for `organisation`.
+    """
+    wide, centres = adherent_scope(user)
+    chosen = getattr(membership, "cost_centre", None) if membership is not None else None
+    if chosen is not None and chosen.organisation_id == organisation.pk and chosen.pk in centres:
+        return True, chosen
+    if organisation.pk in wide:
+        return (
+            True,
+            chosen if chosen is not None and chosen.organisation_id == organisation.pk else None,
+        )
+    from procurement.accounts.models import CostCentre
+
+    own = CostCentre.objects.filter(pk__in=centres, organisation=organisation).first()
+    return own is not None, own
 
 
 def is_evaluator(user, contract: FrameworkContract) -> bool:
@@ -100,7 +155,7 @@ def adhesions_visible_to(user, contract: FrameworkContract | None = None):
         qs = qs.filter(contract=contract)
     if user.is_superuser:
         return qs
-    own = Q(organisation_id__in=_ids(adherent_organisations(user)))
+    own = own_q(user)
     issuer = Q(contract_id__in=_issuer_contract_ids(user))
     issuer &= Q(status__in=[AdhesionStatus.SENT, AdhesionStatus.APPROVED])
     return qs.filter(own | issuer)
@@ -134,7 +189,7 @@ def orders_visible_to(user, contract: FrameworkContract | None = None):
     if user.is_superuser:
         return qs
     # Small id lists computed first: the planner then uses plain IN lists on indexed columns.
-    own = Q(organisation_id__in=_ids(adherent_organisations(user)))
+    own = own_q(user)
     issuer = Q(contract_id__in=_issuer_contract_ids(user)) & Q(sent_at__isnull=False)
     supplied = list(
         FrameworkContract.objects.filter(supplier_id__in=_ids(organisations_of(user))).values_list(

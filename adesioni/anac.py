@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from procurement.anac.signals import operation_finished, operation_stalled
 
+from . import messages as M
 from .models import OrderStatus, OutcomeNotice, OutcomeStatus, SupplyOrder
 from .ocds import publish_outcome_annulled
 
@@ -247,7 +248,12 @@ def _on_confirmation(order, operation, outcome, now) -> None:
     errors = _errors(operation)
     order.confirmation_ko()
     order.lines_locked_at = None
-    order.last_anac_error = {"operation": "conferma-appalto", "errors": errors}
+    order.last_anac_error = {
+        "operation": "conferma-appalto",
+        "errors": errors,
+        "outcome": str(outcome),
+        "kind": M.anac_error_kind(outcome, errors),
+    }
     order.save()
     _audit(
         order,
@@ -289,7 +295,14 @@ def _on_retrieval(order, operation, outcome, now) -> None:
         {"codice": "CIG_NON_VALIDO", "descrizione": _("CIG non disponibile o non valido")}
     ]
     order.retrieval_ko()
-    order.last_anac_error = {"operation": "recupera-cig", "errors": errors, "invalid_cig": True}
+    invalid = outcome == "OK" or any(e.get("codice") == "CIG_NON_VALIDO" for e in errors)
+    order.last_anac_error = {
+        "operation": "recupera-cig",
+        "errors": errors,
+        "invalid_cig": invalid,
+        "outcome": str(outcome),
+        "kind": M.anac_error_kind(outcome, errors),
+    }
     order.save()
     _audit(order, "recupero CIG non riuscito", OrderStatus.CIG_RETRIEVAL_PENDING, {}, now)
     _notify_rup(

@@ -7,9 +7,16 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from procurement.accounts.models import Membership, Role, User
+from procurement.accounts.models import (
+    CostCentre,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 
-from .models import Hypothesis, MessageKind, Party
+from .models import ContractKind, DocumentKind, Hypothesis, MessageKind, Party
 
 OGGETTO_CONTRATTO = [
     ("services", _("Servizi")),
@@ -209,3 +216,120 @@ class MessageForm(StyledForm):
             Party.SUPPLIER: [Party.ISSUER, Party.ADHERENT],
         }.get(sender_party, [])
         self.fields["recipient_party"].choices = [(p, Party(p).label) for p in choices]
+
+
+# --- contract configuration (banditore) -------------------------------------------------------
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+HYPOTHESES_CHOICES = [
+    ("AB", _("Ipotesi A e B")),
+    ("A", _("Solo ipotesi A")),
+    ("B", _("Solo ipotesi B")),
+]
+SLOT_KINDS = [
+    (k.value, k.label)
+    for k in DocumentKind
+    if k not in (DocumentKind.CONTRACT_DOCUMENT, DocumentKind.TEMPLATE, DocumentKind.ATTACHMENT)
+]
+
+
+class ContractForm(StyledForm):
+    kind = forms.ChoiceField(label=_("Tipologia"), choices=ContractKind.choices)
+    title = forms.CharField(label=_("Oggetto"), max_length=500)
+    description = forms.CharField(
+        label=_("Descrizione"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    parent_cig = forms.CharField(label=_("CIG principale"), max_length=10)
+    cup = forms.CharField(label=_("CUP"), max_length=15, required=False)
+    contract_amount = forms.DecimalField(
+        label=_("Importo del contratto (€)"), max_digits=14, decimal_places=2
+    )
+    supplier = forms.ModelChoiceField(
+        label=_("Fornitore aggiudicatario"),
+        queryset=Organisation.objects.filter(kind=OrganisationKind.ECONOMIC_OPERATOR),
+    )
+    supplier_members = forms.CharField(
+        label=_("Componenti RTI"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Una riga per componente: denominazione; codice fiscale; mandataria|mandante"),
+    )
+    supplier_pec = forms.EmailField(label=_("PEC del fornitore"))
+    issuer_cost_centre = forms.ModelChoiceField(
+        label=_("CdC banditore"), queryset=CostCentre.objects.none(), required=False
+    )
+    round_count = forms.IntegerField(
+        label=_("Numero di fasi di invio documentazione (round)"), min_value=1, max_value=10
+    )
+    is_extension = forms.BooleanField(label=_("Proroga"), required=False)
+    suggested_adhesion_end = forms.DateField(
+        label=_("Scadenza suggerita delle adesioni"), widget=DATE, required=False
+    )
+    expiry_at = forms.DateTimeField(
+        label=_("Scadenza del contratto"),
+        widget=DATETIME,
+        required=False,
+        help_text=_("Vuota: scadenza non definita."),
+    )
+    support_text = forms.CharField(
+        label=_("Testo per l'assistenza"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, issuer=None, published=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if issuer is not None:
+            self.fields["issuer_cost_centre"].queryset = CostCentre.objects.filter(
+                organisation=issuer
+            )
+        if published:
+            from .configuration import PUBLISHED_FIELDS
+
+            for name, field in self.fields.items():
+                if name not in PUBLISHED_FIELDS:
+                    field.disabled = True
+                    field.required = False
+
+
+class ExpiryForm(StyledForm):
+    expiry_at = forms.DateTimeField(label=_("Scadenza"), widget=DATETIME, required=False)
+
+
+class RequirementForm(StyledForm):
+    scope = forms.ChoiceField(
+        label=_("Sezione"),
+        choices=[
+            ("round", _("Richieste documenti per adesione")),
+            ("order", _("Richieste per ordinativi fornitura")),
+        ],
+    )
+    round_no = forms.IntegerField(label=_("Round"), min_value=0, initial=0, required=False)
+    code = forms.CharField(label=_("Codice"), max_length=20)
+    label = forms.CharField(label=_("Descrizione"), max_length=255)
+    document_kind = forms.ChoiceField(label=_("Tipo di documento"), choices=SLOT_KINDS)
+    hypotheses = forms.ChoiceField(label=_("Ipotesi"), choices=HYPOTHESES_CHOICES)
+    mandatory = forms.BooleanField(label=_("Obbligatorio"), required=False, initial=True)
+    signature_required = forms.BooleanField(label=_("Firma digitale richiesta"), required=False)
+
+
+class ContractDocumentForm(StyledForm):
+    kind = forms.ChoiceField(
+        label=_("Tipo"),
+        choices=[
+            (DocumentKind.CONTRACT_DOCUMENT, DocumentKind.CONTRACT_DOCUMENT.label),
+            (DocumentKind.TEMPLATE, DocumentKind.TEMPLATE.label),
+        ],
+    )
+    title = forms.CharField(label=_("Titolo"), max_length=255)
+    file = forms.FileField(label=_("File"))
+
+
+class EnabledUserForm(StyledForm):
+    user = forms.ModelChoiceField(label=_("Utente"), queryset=User.objects.none())
+    can_evaluate = forms.BooleanField(label=_("Valuta adesioni e ordinativi"), required=False)
+
+    def __init__(self, *args, contract=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if contract is not None:
+            from .configuration import enabled_user_candidates
+
+            self.fields["user"].queryset = enabled_user_candidates(contract)

@@ -82,3 +82,56 @@ MSG_D21 = _(
     "ordinativo."
 )
 MSG_D22 = _("Indicare la motivazione del rifiuto (almeno 10 caratteri).")
+MSG_D17 = _(
+    "L’utente non risulta registrato e profilato come Responsabile Unico del Progetto sui servizi "
+    "ANAC per questa stazione appaltante (%(codice)s – %(descrizione)s)."
+)
+
+#: The operation ended FAILED (PDND or ANAC unreachable after the retries): MSG-D18.
+UNREACHABLE = "unreachable"
+#: SEC0x, ERR1, AUT01: the RUP is not registered/profiled at ANAC for this authority (MSG-D17).
+NOT_AUTHORISED = "not_authorised"
+#: Any other refusal: MSG-D10 with one line per error.
+REJECTED = "rejected"
+
+
+def anac_error_kind(outcome: str, errors) -> str:
+    from procurement.anac.errors import NOT_AUTHORISED_CODES
+
+    if str(outcome) == "FAILED":
+        return UNREACHABLE
+    if any(str(e.get("codice", "")) in NOT_AUTHORISED_CODES for e in errors or []):
+        return NOT_AUTHORISED
+    return REJECTED
+
+
+def anac_error_display(error: dict | None) -> dict | None:
+    """What the red alert says for a stored ANAC error (§6.6 "HTTP errors on any call")."""
+    if not error:
+        return None
+    errors = list(error.get("errors") or [])
+    kind = error.get("kind") or anac_error_kind(error.get("outcome", "KO"), errors)
+    lines = [
+        f"{e.get('codice', '')} – {e.get('descrizione', '')}"
+        + (
+            f": {e['dettaglio']}"
+            if e.get("dettaglio") and e.get("dettaglio") != e.get("descrizione")
+            else ""
+        )
+        for e in errors
+    ]
+    if kind == UNREACHABLE:
+        return {"kind": kind, "title": str(MSG_D18), "lines": []}
+    if kind == NOT_AUTHORISED:
+        from procurement.anac.errors import NOT_AUTHORISED_CODES
+
+        auth = [e for e in errors if str(e.get("codice", "")) in NOT_AUTHORISED_CODES]
+        return {
+            "kind": kind,
+            "title": " ".join(
+                str(MSG_D17) % {"codice": e.get("codice", ""), "descrizione": e.get("descrizione")}
+                for e in auth
+            ),
+            "lines": [],
+        }
+    return {"kind": kind, "title": str(MSG_D10), "lines": lines}

@@ -325,10 +325,18 @@ class Adhesion(ConcurrentTransitionMixin, models.Model):
         ordering = ["-code_year", "-code_seq"]
         constraints = [
             models.UniqueConstraint(fields=["code_year", "code_seq"], name="ade_code_unique"),
+            # One draft per (contract, CdC_Aderente) (D-ADE-07); an adhesion without a CdC
+            # belongs to the organisation as a whole.
             models.UniqueConstraint(
                 fields=["contract", "organisation"],
-                condition=models.Q(status="DRAFT"),
+                condition=models.Q(status="DRAFT", cost_centre__isnull=True),
                 name="ade_one_draft_per_adherent",
+                violation_error_message=_("Esiste già un'adesione in bozza per questo contratto."),
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "cost_centre"],
+                condition=models.Q(status="DRAFT", cost_centre__isnull=False),
+                name="ade_one_draft_per_cost_centre",
                 violation_error_message=_("Esiste già un'adesione in bozza per questo contratto."),
             ),
         ]

@@ -23,7 +23,7 @@ from procurement.audit.services import audit_record
 from procurement.documents.services import DocumentError, document_upload
 
 from . import messages as M
-from .access import ADHERENT_ROLES, is_adherent_operator, is_evaluator
+from .access import ADHERENT_ROLES, acting_cost_centre, acts_for, is_adherent_operator, is_evaluator
 from .models import (
     POST_CIG_STATES,
     Adhesion,
@@ -180,23 +180,32 @@ def contract_url(contract, tab="") -> str:
 
 
 def contract_publish(*, user, contract_id, now) -> FrameworkContract:
-    with transaction.atomic():
-        contract = FrameworkContract.objects.select_for_update().get(pk=contract_id)
-        _require(user.is_superuser or is_evaluator(user, contract))
-        _require(contract.round_requirements.exists(), _("Configurare i documenti del round 0."))
-        _fire(contract, "publish")
-        contract.published_at = now
-        contract.save()
-        audit_record(
-            action="contratto pubblicato",
-            actor=user,
-            obj=contract,
-            organisation=contract.issuer,
-            from_state="DRAFT",
-            to_state=contract.status,
-            now=now,
-        )
-    return contract
+    from .configuration import contract_publish as publish
+
+    return publish(user=user, contract_id=contract_id, now=now)
+
+
+def closed_message(contract: FrameworkContract, now) -> str:
+    """Why new adhesions/orders are not possible (D-ADE-38), or "" when they are."""
+    if contract.status == "CLOSED":
+        return _("Il contratto è chiuso: non è più possibile inviare adesioni o ordinativi.")
+    if contract.is_expired(now):
+        return _(
+            "Il contratto è scaduto il %(date)s: non è più possibile richiedere o inviare "
+            "adesioni né emettere o inviare ordinativi. Restano disponibili la valutazione, la "
+            "pubblicazione dell'esito e l'annullamento."
+        ) % {"date": local_date(contract.expiry_at)}
+    if contract.status != "PUBLISHED":
+        return _("Il contratto non è ancora pubblicato.")
+    return ""
+
+
+def _require_open(contract: FrameworkContract, now) -> None:
+    # Read status and expiry from the database: the caller's instance may predate a change.
+    contract.refresh_from_db(fields=["status", "expiry_at"])
+    message = closed_message(contract, now)
+    if message:
+        raise AdesioniError(message)
 
 
 # --- adhesions -------------------------------------------------------------------------------
@@ -260,8 +269,12 @@ def adhesion_create(
     now,
 ) -> Adhesion:
     """Step 1 "salva e procedi": a DRAFT with its code A######/YYYY and the round-0 files."""
-    _require(is_adherent_operator(user, organisation))
-    _require(contract.is_open(now))
+    allowed, own_centre = acting_cost_centre(user, organisation)
+    _require(allowed)
+    if cost_centre is None:
+        cost_centre = own_centre
+    _require(acts_for(user, _Scope(organisation.pk, cost_centre)))
+    _require_open(contract, now)
     _require(hypothesis in ("A", "B"), _("Scegliere l'ipotesi (A o B)."))
     amount = _parse_amount(amount)
     requirements = list(contract.round_requirements.filter(round_no=0))
@@ -269,7 +282,10 @@ def adhesion_create(
     try:
         with transaction.atomic():
             if Adhesion.objects.filter(
-                contract=contract, organisation=organisation, status=AdhesionStatus.DRAFT
+                contract=contract,
+                organisation=organisation,
+                cost_centre=cost_centre,
+                status=AdhesionStatus.DRAFT,
             ).exists():
                 raise AdesioniError(str(M.MSG_D20))
             year, seq = _next_number(CounterKind.ADHESION, now)
@@ -313,7 +329,7 @@ def adhesion_update(
         from .access import get_adhesion_for_user
 
         adhesion = get_adhesion_for_user(user, pk=adhesion_id, for_update=True)
-        _require(is_adherent_operator(user, adhesion.organisation))
+        _require(acts_for(user, adhesion))
         _require(adhesion.status == AdhesionStatus.DRAFT and adhesion.first_sent_at is None)
         requirements = list(
             adhesion.contract.round_requirements.filter(round_no=adhesion.current_round)
@@ -360,9 +376,10 @@ def adhesion_send(*, user, adhesion_id, now) -> Adhesion:
 
     with transaction.atomic():
         adhesion = get_adhesion_for_user(user, pk=adhesion_id, for_update=True)
-        _require(is_adherent_operator(user, adhesion.organisation))
+        _require(acts_for(user, adhesion))
         contract = adhesion.contract
-        _require(adhesion.status == AdhesionStatus.DRAFT and contract.is_open(now))
+        _require(adhesion.status == AdhesionStatus.DRAFT)
+        _require_open(contract, now)
         docs = {d.requirement.code: d for d in current_documents(adhesion)}
         for req in contract.round_requirements.filter(round_no=adhesion.current_round):
             if req.applies_to(adhesion.hypothesis) and req.mandatory and req.code not in docs:
@@ -443,7 +460,7 @@ def adhesion_withdraw(*, user, adhesion_id, now) -> Adhesion:
 
     with transaction.atomic():
         adhesion = get_adhesion_for_user(user, pk=adhesion_id, for_update=True)
-        _require(is_adherent_operator(user, adhesion.organisation))
+        _require(acts_for(user, adhesion))
         _require(adhesion.status == AdhesionStatus.SENT)
         submission = _pending_submission(adhesion)
         _fire(adhesion, "back_to_draft", DraftOrigin.WITHDRAWN)
@@ -590,7 +607,7 @@ def adhesion_delete_draft(*, user, adhesion_id, now) -> Adhesion:
 
     with transaction.atomic():
         adhesion = get_adhesion_for_user(user, pk=adhesion_id, for_update=True)
-        _require(is_adherent_operator(user, adhesion.organisation))
+        _require(acts_for(user, adhesion))
         _require(adhesion.status == AdhesionStatus.DRAFT)
         if adhesion.current_round > 0:
             current_documents(adhesion).update(is_current=False)
@@ -644,22 +661,45 @@ def amount_helper_compute(*, plan_date: datetime.date | None, lines, adjustments
 # --- supply orders ---------------------------------------------------------------------------
 
 
-def approved_adhesions(contract, organisation):
+class _Scope:
+    """The (organisation, cost centre) an adhesion or order is about to belong to."""
+
+    def __init__(self, organisation_id, cost_centre):
+        self.organisation_id = organisation_id
+        self.cost_centre_id = cost_centre.pk if cost_centre is not None else None
+
+
+def approved_adhesions(contract, organisation, cost_centre=None):
+    """The APPROVED adhesions an order may use: same contract and CdC (invariant 9)."""
     return Adhesion.objects.filter(
-        contract=contract, organisation=organisation, status=AdhesionStatus.APPROVED
+        contract=contract,
+        organisation=organisation,
+        cost_centre=cost_centre,
+        status=AdhesionStatus.APPROVED,
     )
 
 
 def order_create(
-    *, user, contract: FrameworkContract, organisation, rup, cig_data: dict, now
+    *,
+    user,
+    contract: FrameworkContract,
+    organisation,
+    rup,
+    cig_data: dict,
+    cost_centre=None,
+    now,
 ) -> SupplyOrder:
     """ "nuovo ordine" → Richiedi CIG → "Vai all'ordine": the DRAFT order and its local appalto."""
     from procurement.pcp.models import PcpAppalto
     from procurement.pcp.services import PcpError, appalto_create
 
-    _require(is_adherent_operator(user, organisation))
-    _require(contract.is_open(now))
-    adhesions = list(approved_adhesions(contract, organisation))
+    allowed, own_centre = acting_cost_centre(user, organisation)
+    _require(allowed)
+    if cost_centre is None:
+        cost_centre = own_centre
+    _require(acts_for(user, _Scope(organisation.pk, cost_centre)))
+    _require_open(contract, now)
+    adhesions = list(approved_adhesions(contract, organisation, cost_centre))
     _require(bool(adhesions), _("Per emettere un ordinativo serve un'adesione approvata."))
     lot_amount = cig_data["lot_amount"]
     if lot_amount <= 0:
@@ -670,6 +710,7 @@ def order_create(
         order = SupplyOrder.objects.create(
             contract=contract,
             organisation=organisation,
+            cost_centre=cost_centre,
             adhesion=adhesion,
             number=f"O{seq:06d}/{year}",
             number_year=year,
@@ -713,7 +754,7 @@ def _lock_order(user, order_id, *, operator=True) -> SupplyOrder:
 
     order = get_order_for_user(user, pk=order_id, for_update=True)
     if operator:
-        _require(is_adherent_operator(user, order.organisation))
+        _require(acts_for(user, order))
     return order
 
 
@@ -738,7 +779,8 @@ def order_choose_adhesion(*, user, order_id, adhesion_id, now) -> SupplyOrder:
     with transaction.atomic():
         order = _lock_order(user, order_id)
         _require(order.status == OrderStatus.DRAFT)
-        adhesion = approved_adhesions(order.contract, order.organisation).filter(pk=adhesion_id)
+        adhesion = approved_adhesions(order.contract, order.organisation, order.cost_centre)
+        adhesion = adhesion.filter(pk=adhesion_id)
         adhesion = adhesion.first()
         _require(adhesion is not None)
         order.adhesion = adhesion
@@ -1020,7 +1062,8 @@ def order_send(*, user, order_id, now) -> SupplyOrder:
     """Step 3 "invia" → "sì": SENT, waiting for the Region's nulla osta; N-05."""
     with transaction.atomic():
         order = _lock_order(user, order_id)
-        _require(order.status == OrderStatus.READY_TO_SEND and order.contract.is_open(now))
+        _require(order.status == OrderStatus.READY_TO_SEND)
+        _require_open(order.contract, now)
         missing = _missing_order_documents(order)
         if missing:
             raise AdesioniError(str(M.MSG_D15) % {"label": missing[0]})
@@ -1059,6 +1102,27 @@ def order_send(*, user, order_id, now) -> SupplyOrder:
             organisations=[order.organisation, contract.issuer],
             url=reverse("adesioni:order_detail", args=[order.pk]),
             related_ref=order.number,
+            now=now,
+        )
+    return order
+
+
+def order_acknowledge_pec(*, user, order_id, sent: bool, now) -> SupplyOrder:
+    """D-ADE-33: the aderente records (optionally) that the documents went to the supplier by
+    PEC; stored, never required."""
+    with transaction.atomic():
+        order = _lock_order(user, order_id)
+        _require(
+            order.status in (OrderStatus.READY_TO_SEND, OrderStatus.SENT, OrderStatus.APPROVED)
+        )
+        before = order.pec_reminder_acknowledged_at
+        order.pec_reminder_acknowledged_at = (before or now) if sent else None
+        order.save(update_fields=["pec_reminder_acknowledged_at"])
+        audit_record(
+            action="invio via PEC al fornitore dichiarato" if sent else "dichiarazione PEC tolta",
+            actor=user,
+            obj=order,
+            payload={"pec": order.contract.supplier_pec},
             now=now,
         )
     return order

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, views, views_config
 
 app_name = "adesioni"
 
@@ -9,6 +9,53 @@ urlpatterns = [
     path("contratti/", views.contract_list, name="contract_list"),
     path("contratti/<uuid:pk>/", views.contract_detail, name="contract_detail"),
     path("contratti/<uuid:pk>/pubblica/", views.contract_publish, name="contract_publish"),
+    path("contratti/nuovo/", views_config.contract_new, name="contract_new"),
+    path(
+        "contratti/<uuid:pk>/configura/",
+        views_config.contract_configure,
+        name="contract_configure",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/scadenza/",
+        views_config.contract_config_expiry,
+        name="contract_config_expiry",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/documenti/",
+        views_config.contract_config_document,
+        name="contract_config_document",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/documenti/<int:document_id>/elimina/",
+        views_config.contract_config_document_delete,
+        name="contract_config_document_delete",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/richieste/",
+        views_config.contract_config_requirement,
+        name="contract_config_requirement",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/richieste/<str:scope>/<int:requirement_id>/elimina/",
+        views_config.contract_config_requirement_delete,
+        name="contract_config_requirement_delete",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/utenti/",
+        views_config.contract_config_user,
+        name="contract_config_user",
+    ),
+    path(
+        "contratti/<uuid:pk>/configura/utenti/<int:enabled_id>/elimina/",
+        views_config.contract_config_user_delete,
+        name="contract_config_user_delete",
+    ),
+    path("contratti/<uuid:pk>/chiudi/", views_config.contract_close, name="contract_close"),
+    path(
+        "contratti/<uuid:pk>/documenti/<int:document_id>/",
+        views_config.contract_document,
+        name="contract_document",
+    ),
     path("contratti/<uuid:pk>/richiedi-adesione/", views.adhesion_create, name="adhesion_create"),
     path("contratti/<uuid:pk>/nuovo-ordine/", views.order_create, name="order_create"),
     path("contratti/<uuid:pk>/comunicazioni/nuova/", views.message_create, name="message_create"),
@@ -51,6 +98,13 @@ urlpatterns = [
     path("ordini/<uuid:pk>/scheda-sintesi.pdf", views.order_summary_pdf, name="order_summary_pdf"),
     path("ordini/<uuid:pk>/scheda-firmata/", views.order_signed_summary, name="order_signed"),
     path("ordini/<uuid:pk>/invia/", views.order_send, name="order_send"),
+    path("ordini/<uuid:pk>/pec/", views.order_pec, name="order_pec"),
+    path("ordini/<uuid:pk>/avvisi/", views.order_banners, name="order_banners"),
+    path(
+        "ordini/<uuid:pk>/schede/<int:scheda_id>/",
+        views.scheda_detail,
+        name="scheda_detail",
+    ),
     path("ordini/<uuid:pk>/approva/", views.order_approve, name="order_approve"),
     path("ordini/<uuid:pk>/rifiuta/", views.order_refuse, name="order_refuse"),
     path("ordini/<uuid:pk>/riapri/", views.order_reopen, name="order_reopen"),

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -24,18 +24,20 @@ from procurement.audit.models import AuditEvent
 from . import messages as M
 from . import services as S
 from .access import (
+    acting_cost_centre,
+    acts_for,
     adherent_organisations,
     adhesions_visible_to,
     contracts_visible_to,
     get_adhesion_for_user,
     get_contract_for_user,
     get_order_for_user,
-    is_adherent_operator,
     is_evaluator,
     is_issuer_user,
     is_supplier_user,
     orders_visible_to,
 )
+from .configuration import can_configure, issuer_organisations
 from .forms import (
     AdhesionStep1Form,
     AmountHelperForm,
@@ -78,6 +80,35 @@ def _history(obj):
     ).order_by("created_at", "id")
 
 
+def _acting(request):
+    """(organisation, cost centre) the user acts for as aderente, from the current profile."""
+    membership = getattr(request, "membership", None)
+    organisations = adherent_organisations(request.user)
+    organisation = None
+    if membership is not None:
+        organisation = organisations.filter(pk=membership.organisation_id).first()
+    organisation = organisation or organisations.first()
+    if organisation is None:
+        raise Http404
+    allowed, cost_centre = acting_cost_centre(request.user, organisation, membership)
+    if not allowed:
+        raise Http404
+    return organisation, cost_centre
+
+
+def legacy_prefix_redirect(request, rest=""):
+    """The area's old prefix /adesioni/… kept as a redirect to the Negozio Elettronico's own
+    prefix (spec §2: /negozio-elettronico/). GET/HEAD get 301; other methods 308 (method kept)."""
+    target = reverse("adesioni:landing") + rest
+    query = request.META.get("QUERY_STRING", "")
+    if query:
+        target = f"{target}?{query}"
+    response = HttpResponsePermanentRedirect(target)
+    if request.method not in ("GET", "HEAD"):
+        response.status_code = 308
+    return response
+
+
 @login_required
 def landing(request):
     return redirect("adesioni:contract_list")
@@ -114,6 +145,7 @@ def contract_list(request):
         {
             "page": page,
             "statuses": ContractStatus.choices,
+            "can_create": issuer_organisations(request.user).exists(),
             "filters": {
                 "q": q,
                 "cig": cig,
@@ -154,14 +186,19 @@ def contract_detail(request, pk):
         adhesions = adhesions.filter(status=status_filter)
     if tab == "ordinativi" and status_filter:
         orders = orders.filter(status=status_filter)
-    own_draft = (
-        contract.adhesions.filter(organisation__in=own_orgs, status=AdhesionStatus.DRAFT).exists()
-        if own_orgs
-        else True
+    # The current profile's CdC: one draft per (contract, CdC), orders on its approved adhesions.
+    scope = None
+    if own_orgs:
+        try:
+            organisation, cost_centre = _acting(request)
+        except Http404:
+            own_orgs = []
+        else:
+            scope = contract.adhesions.filter(organisation=organisation, cost_centre=cost_centre)
+    own_draft = scope.filter(status=AdhesionStatus.DRAFT).exists() if scope is not None else True
+    has_approved = (
+        scope.filter(status=AdhesionStatus.APPROVED).exists() if scope is not None else False
     )
-    has_approved = contract.adhesions.filter(
-        organisation__in=own_orgs, status=AdhesionStatus.APPROVED
-    ).exists()
     msgs = S.messages_visible_to(user, contract)
     rounds = [
         (n, contract.round_requirements.filter(round_no=n)) for n in range(contract.round_count)
@@ -185,6 +222,8 @@ def contract_detail(request, pk):
             "can_request_adhesion": bool(own_orgs) and not own_draft and contract.is_open(now),
             "can_new_order": bool(own_orgs) and has_approved and contract.is_open(now),
             "is_evaluator": is_evaluator(user, contract),
+            "can_configure": can_configure(user, contract),
+            "closed_message": S.closed_message(contract, now),
             "is_adherent": bool(own_orgs),
             "communications": msgs.exclude(kind=MessageKind.CLARIFICATION)[:100],
             "clarifications": msgs.filter(kind=MessageKind.CLARIFICATION)[:100],
@@ -213,9 +252,7 @@ def _round_files(request, contract, round_no=0):
 @login_required
 def adhesion_create(request, pk):
     contract = get_contract_for_user(request.user, pk=pk)
-    organisation = adherent_organisations(request.user).first()
-    if organisation is None:
-        raise Http404
+    organisation, cost_centre = _acting(request)
     now = timezone.now()
     helper_result = None
     initial = {"planned_end_date": contract.suggested_adhesion_end}
@@ -251,6 +288,7 @@ def adhesion_create(request, pk):
                     planned_end_date=form.cleaned_data["planned_end_date"],
                     files=_round_files(request, contract),
                     amount_helper=json.loads(helper_json) if helper_json else None,
+                    cost_centre=cost_centre,
                     now=now,
                 )
             except S.AdesioniError as exc:
@@ -314,7 +352,7 @@ def adhesion_edit(request, pk):
 def adhesion_detail(request, pk):
     adhesion = get_adhesion_for_user(request.user, pk=pk)
     user = request.user
-    operator = is_adherent_operator(user, adhesion.organisation)
+    operator = acts_for(user, adhesion)
     documents = adhesion.documents.filter(is_current=True).select_related("requirement", "version")
     return render(
         request,
@@ -423,9 +461,7 @@ def adhesion_document(request, pk, version_id):
 @login_required
 def order_create(request, pk):
     contract = get_contract_for_user(request.user, pk=pk)
-    organisation = adherent_organisations(request.user).first()
-    if organisation is None:
-        raise Http404
+    organisation, cost_centre = _acting(request)
     today = timezone.localdate()
     initial = {
         "data_adesione": today,
@@ -434,7 +470,7 @@ def order_create(request, pk):
         % {"t": contract.title[:200], "o": organisation.name},
         "oggetto_lotto": contract.title[:200],
         "oggetto_contratto": "services",
-        "cost_centre_code": "",
+        "cost_centre_code": cost_centre.code if cost_centre is not None else "",
     }
     form = CigRequestForm(request.POST or None, organisation=organisation, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -445,6 +481,7 @@ def order_create(request, pk):
                 organisation=organisation,
                 rup=form.cleaned_data["rup"],
                 cig_data=form.cig_data(),
+                cost_centre=cost_centre,
                 now=timezone.now(),
             )
         except S.AdesioniError as exc:
@@ -461,9 +498,7 @@ def order_cig_request(request, pk):
     initial = {f: getattr(req, f) for f in CigRequestForm.base_fields if f != "rup"}
     initial["rup"] = order.rup_id
     form = CigRequestForm(request.POST or None, organisation=order.organisation, initial=initial)
-    editable = order.status == OrderStatus.DRAFT and is_adherent_operator(
-        request.user, order.organisation
-    )
+    editable = order.status == OrderStatus.DRAFT and acts_for(request.user, order)
     if not editable:
         for field in form.fields.values():
             field.disabled = True
@@ -524,7 +559,7 @@ def order_detail(request, pk):
     order = get_order_for_user(request.user, pk=pk)
     user = request.user
     now = timezone.now()
-    operator = is_adherent_operator(user, order.organisation)
+    operator = acts_for(user, order)
     actor = _actor(request, order, now)
     pending = order.status in (
         OrderStatus.CIG_CONFIRMATION_PENDING,
@@ -555,7 +590,8 @@ def order_detail(request, pk):
         s.code in EXECUTION_PHASE_CODES and str(s.status) in ("SENDING", "CONFIRMED")
         for s in schede
     )
-    rows, show_bodies = _transmissions(order, user) if step == "log" else ([], False)
+    party = _sees_anac_data(user, order)
+    rows, show_bodies = _transmissions(order, user) if step == "log" and party else ([], False)
     pec_text = (M.MSG_D06_B if order.hypothesis == "B" else M.MSG_D06_A) % {
         "pec": order.contract.supplier_pec
     }
@@ -579,12 +615,18 @@ def order_detail(request, pk):
             "lines": order.lines.all(),
             "line_form": LineForm(),
             "editing_line": request.GET.get("riga"),
-            "adhesions": S.approved_adhesions(order.contract, order.organisation),
+            "adhesions": S.approved_adhesions(
+                order.contract, order.organisation, order.cost_centre
+            ),
             "requirements": S.order_requirements(order),
             "documents": S.order_current_documents(order),
             "operation": operation,
             "stalled": stalled,
-            "schede": schede,
+            "schede": [(sc, _scheda_error(sc)) for sc in schede] if party else [],
+            "party": party,
+            "anac_error": M.anac_error_display(order.last_anac_error),
+            "banner_polling": _banner_pending(order),
+            "sending_schede": _live_schede(order),
             "live_ann": live_ann,
             "execution_sent": execution_sent,
             "rows": rows,
@@ -600,6 +642,115 @@ def order_detail(request, pk):
             "M": M,
         },
     )
+
+
+def _sees_anac_data(user, order) -> bool:
+    """Schede and Log Trasmissioni (§8.1 rows 16, 18): aderente, banditore, operators."""
+    return bool(
+        user.is_superuser
+        or user.is_staff
+        or user.pk == order.rup_id
+        or acts_for(user, order)
+        or is_issuer_user(user, order.contract)
+    )
+
+
+def _scheda_error(scheda):
+    if str(scheda.status) != "ERROR":
+        return None
+    from procurement.pcp.services import last_operation
+
+    operation = last_operation(scheda)
+    outcome = str(operation.state) if operation is not None else "KO"
+    return M.anac_error_display({"errors": scheda.last_errors or [], "outcome": outcome})
+
+
+def _live_schede(order):
+    if order.pcp_appalto_id is None:
+        return []
+    from procurement.pcp.models import PcpScheda
+
+    return list(PcpScheda.objects.filter(appalto_id=order.pcp_appalto_id, status="SENDING"))
+
+
+def _banner_pending(order) -> bool:
+    pending = order.status in (
+        OrderStatus.CIG_CONFIRMATION_PENDING,
+        OrderStatus.CIG_RETRIEVAL_PENDING,
+    )
+    return pending or bool(_live_schede(order))
+
+
+@login_required
+def order_banners(request, pk):
+    """The orange "in corso" banners (§6.5), polled by htmx every 15 s while an operation is in
+    progress; once nothing is pending the fragment has no trigger, so the polling stops."""
+    order = get_order_for_user(request.user, pk=pk)
+    operation = _pending_operation(order.pcp_appalto)
+    return render(
+        request,
+        "adesioni/_order_banners.html",
+        {
+            "order": order,
+            "stalled": operation is not None and str(operation.state) == "STALLED",
+            "sending_schede": _live_schede(order),
+            "banner_polling": _banner_pending(order),
+            "finished": request.GET.get("da") == "1",
+            "M": M,
+        },
+    )
+
+
+@login_required
+def scheda_detail(request, pk, scheda_id):
+    """Detail of a scheda (ANN): "Inserimento dati" and its own "log trasmissioni" (R-ADE-104)."""
+    from procurement.anac.operations import can_see_bodies, transmissions_for
+    from procurement.pcp.models import PcpScheda
+
+    order = get_order_for_user(request.user, pk=pk)
+    if not _sees_anac_data(request.user, order) or order.pcp_appalto_id is None:
+        raise Http404
+    scheda = PcpScheda.objects.filter(pk=scheda_id, appalto_id=order.pcp_appalto_id).first()
+    if scheda is None:
+        raise Http404
+    tab = request.GET.get("tab", "dati")
+    if tab not in ("dati", "log", "storia"):
+        tab = "dati"
+    now = timezone.now()
+    return render(
+        request,
+        "adesioni/scheda_detail.html",
+        {
+            "order": order,
+            "contract": order.contract,
+            "scheda": scheda,
+            "tab": tab,
+            "error": _scheda_error(scheda),
+            "rows": transmissions_for(scheda) if tab == "log" else [],
+            "show_bodies": can_see_bodies(request.user, order.pcp_appalto),
+            "actor_ok": _actor(request, order, now) is not None,
+            "banner_polling": str(scheda.status) == "SENDING",
+            "M": M,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_pec(request, pk):
+    """D-ADE-33: the optional "Ho inviato i documenti al fornitore via PEC" check box."""
+    try:
+        S.order_acknowledge_pec(
+            user=request.user,
+            order_id=pk,
+            sent=request.POST.get("pec_sent") == "on",
+            now=timezone.now(),
+        )
+    except S.AdesioniError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("Indicazione sull'invio via PEC salvata."))
+    return _back(pk, "3")
 
 
 def _back(pk, step="1"):
@@ -823,7 +974,7 @@ def order_delete(request, pk):
 @login_required
 def outcome_edit(request, pk):
     order = get_order_for_user(request.user, pk=pk)
-    if not is_adherent_operator(request.user, order.organisation):
+    if not acts_for(request.user, order):
         raise Http404
     notice = OutcomeNotice.objects.filter(order=order).first()
     initial = {

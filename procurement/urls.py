@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from adesioni import views as adesioni_views
 
 admin.site.site_header = _("Amministrazione della piattaforma e-procurement")
 admin.site.site_title = _("Amministrazione e-procurement")
@@ -13,7 +15,9 @@ urlpatterns = [
     path("account/", include("procurement.accounts.urls")),
     path("documenti/", include("procurement.documents.urls")),
     path("notifiche/", include("procurement.notifications.urls")),
-    path("adesioni/", include("adesioni.urls")),
+    path("negozio-elettronico/", include("adesioni.urls")),
+    # The area's first address, kept for bookmarks and links already sent by e-mail.
+    re_path(r"^adesioni/(?P<rest>.*)$", adesioni_views.legacy_prefix_redirect),
     path("fvoe/", include("fvoe.urls")),
     path("ptim/", include("ptim.urls")),
     path("gare/", include("gare.urls")),

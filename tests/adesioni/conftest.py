@@ -202,3 +202,10 @@ def draft_order(ne: NE, samples, *, lot_amount=Decimal("8056.32"), act=True):
             now=now,
         )
     return order
+
+
+def ne_url(path: str = "") -> str:
+    """A path of the Negozio Elettronico under its mounted prefix (never hard-coded)."""
+    from django.urls import reverse
+
+    return reverse("adesioni:landing") + path

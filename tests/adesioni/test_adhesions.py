@@ -19,7 +19,7 @@ from adesioni.models import (
 from procurement.notifications.models import EmailOutbox, Notification
 from tests.factories.documents import upload
 
-from .conftest import manifestazione
+from .conftest import manifestazione, ne_url
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +60,12 @@ def test_amount_helper_rounds_per_item_d_ade_03_example(ne):
 
 def test_as_ade_01_adhesion_in_the_browser_flow(ne, samples, password_client):
     client = password_client(ne.giulio)
-    detail = client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=adesioni")
+    detail = client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=adesioni"))
     assert "richiedi adesione" in detail.content.decode()
-    form = client.get(f"/adesioni/contratti/{ne.contract.pk}/richiedi-adesione/")
+    form = client.get(ne_url(f"contratti/{ne.contract.pk}/richiedi-adesione/"))
     assert 'value="2026-10-02"' in form.content.decode()  # D-ADE-04
     response = client.post(
-        f"/adesioni/contratti/{ne.contract.pk}/richiedi-adesione/",
+        ne_url(f"contratti/{ne.contract.pk}/richiedi-adesione/"),
         {"hypothesis": "A", "amount": "8056.32", "file_MI": manifestazione(samples)},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -77,12 +77,12 @@ def test_as_ade_01_adhesion_in_the_browser_flow(ne, samples, password_client):
     assert "8.056,32" in page
     assert adhesion.documents.get().version.sha256 in page
     # INVIA → dialog → "no" keeps the draft, "sì" sends.
-    confirm = client.get(f"/adesioni/adesioni/{adhesion.pk}/invia/", follow=True)
+    confirm = client.get(ne_url(f"adesioni/{adhesion.pk}/invia/"), follow=True)
     assert "Confermi l’invio dell’adesione?" in confirm.content.decode()
-    client.post(f"/adesioni/adesioni/{adhesion.pk}/invia/", {"risposta": "no"})
+    client.post(ne_url(f"adesioni/{adhesion.pk}/invia/"), {"risposta": "no"})
     assert Adhesion.objects.get().status == AdhesionStatus.DRAFT
     sent = client.post(
-        f"/adesioni/adesioni/{adhesion.pk}/invia/", {"risposta": "si"}, follow=True
+        ne_url(f"adesioni/{adhesion.pk}/invia/"), {"risposta": "si"}, follow=True
     ).content.decode()
     assert "L’adesione è stata inviata correttamente." in sent
     assert "ritira invio adesione" in sent
@@ -95,7 +95,7 @@ def test_as_ade_01_adhesion_in_the_browser_flow(ne, samples, password_client):
     assert ContractMessage.objects.filter(event_code="N-01", contract=ne.contract).exists()
     # Mario approves: one N-04, to the aderente only.
     banditore = password_client(ne.mario)
-    banditore.post(f"/adesioni/adesioni/{adhesion.pk}/approva/")
+    banditore.post(ne_url(f"adesioni/{adhesion.pk}/approva/"))
     adhesion = Adhesion.objects.get()
     assert adhesion.status == AdhesionStatus.APPROVED
     n04 = Notification.objects.filter(subject__startswith=f"Adesione A000137/{year} approvata")
@@ -103,7 +103,7 @@ def test_as_ade_01_adhesion_in_the_browser_flow(ne, samples, password_client):
     assert ne.giulio in {n.recipient for n in n04}
     assert (
         "nuovo ordine"
-        in client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=ordinativi").content.decode()
+        in client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=ordinativi")).content.decode()
     )
 
 
@@ -176,9 +176,9 @@ def test_as_ade_03_hypothesis_b_refusal_deletion_and_new_round_0(ne, samples, pa
     assert reason in n03.first().body
     # The list hides "richiedi adesione"; the summary offers invia and elimina bozza, no edit.
     client = password_client(ne.giulio)
-    listing = client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=adesioni").content.decode()
+    listing = client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=adesioni")).content.decode()
     assert "richiedi adesione" not in listing and "Bozza" in listing
-    summary = client.get(f"/adesioni/adesioni/{adhesion.pk}/").content.decode()
+    summary = client.get(ne_url(f"adesioni/{adhesion.pk}/")).content.decode()
     assert "INVIA" in summary and "elimina bozza" in summary
     assert "torna al passo 1" not in summary
     with pytest.raises(S.AdesioniError):
@@ -196,7 +196,7 @@ def test_as_ade_03_hypothesis_b_refusal_deletion_and_new_round_0(ne, samples, pa
     S.adhesion_refuse(user=ne.mario, adhesion_id=adhesion.pk, reason=reason, now=now)
     S.adhesion_delete_draft(user=ne.giulio, adhesion_id=adhesion.pk, now=now)
     assert Adhesion.objects.get(pk=adhesion.pk).status == AdhesionStatus.DELETED
-    listing = client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=adesioni").content.decode()
+    listing = client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=adesioni")).content.decode()
     assert "richiedi adesione" in listing
     files = {
         "MI": manifestazione(samples),
@@ -306,7 +306,7 @@ def test_visibility_of_adhesions(ne, samples, password_client):
         files={"MI": manifestazione(samples)},
         now=now,
     )
-    url = f"/adesioni/adesioni/{adhesion.pk}/"
+    url = ne_url(f"adesioni/{adhesion.pk}/")
     assert password_client(ne.outsider).get(url).status_code == 404
     assert password_client(ne.alfa).get(url).status_code == 404
     assert password_client(ne.mario).get(url).status_code == 404  # a draft

@@ -12,26 +12,26 @@ from adesioni.demo import seed
 from adesioni.models import ContractMessage, FrameworkContract, MessageKind, Party
 from procurement.notifications.models import Notification
 
-from .conftest import manifestazione
+from .conftest import manifestazione, ne_url
 
 pytestmark = pytest.mark.django_db
 
 
 def test_contract_list_search_and_filters(ne, password_client):
     client = password_client(ne.giulio)
-    page = client.get("/adesioni/contratti/").content.decode()
+    page = client.get(ne_url("contratti/")).content.decode()
     assert "Sistema Cloud Toscana" in page and "7154112FF8" in page
-    assert "Sistema Cloud" in client.get("/adesioni/contratti/?cig=7154").content.decode()
-    none = client.get("/adesioni/contratti/?q=ponte+sullo+stretto").content.decode()
+    assert "Sistema Cloud" in client.get(ne_url("contratti/?cig=7154")).content.decode()
+    none = client.get(ne_url("contratti/?q=ponte+sullo+stretto")).content.decode()
     assert "Nessun contratto corrisponde" in none
-    closed = client.get("/adesioni/contratti/?status=CLOSED").content.decode()
+    closed = client.get(ne_url("contratti/?status=CLOSED")).content.decode()
     assert "7154112FF8" not in closed
-    assert "7154112FF8" in client.get("/adesioni/contratti/?banditore=toscana").content.decode()
+    assert "7154112FF8" in client.get(ne_url("contratti/?banditore=toscana")).content.decode()
 
 
 def test_contract_detail_has_the_manual_tabs_and_accordions(ne, password_client):
     client = password_client(ne.giulio)
-    page = client.get(f"/adesioni/contratti/{ne.contract.pk}/").content.decode()
+    page = client.get(ne_url(f"contratti/{ne.contract.pk}/")).content.decode()
     tabs = [
         "Informazioni generali",
         "Aggiudicatario",
@@ -54,7 +54,7 @@ def test_contract_detail_has_the_manual_tabs_and_accordions(ne, password_client)
     assert "MANIFESTAZIONE DI INTERESSE ALLA PROROGA" in page
     assert "Non definita" in page  # expiry (D-ADE-38)
     assert "055.642259" in page and "start.sa@pamercato.it" in page  # R-ADE-008
-    supplier = client.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=aggiudicatario")
+    supplier = client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=aggiudicatario"))
     text = supplier.content.decode()
     assert "Alfa S.p.A." in text and "04555666777" in text and "Mandante" in text
     assert "SCT.Toscana@pec.telecomitalia.it" in text
@@ -62,7 +62,7 @@ def test_contract_detail_has_the_manual_tabs_and_accordions(ne, password_client)
 
 def test_two_rounds_render_two_accordions(ne, password_client):
     FrameworkContract.objects.filter(pk=ne.contract.pk).update(round_count=2)
-    page = password_client(ne.giulio).get(f"/adesioni/contratti/{ne.contract.pk}/").content
+    page = password_client(ne.giulio).get(ne_url(f"contratti/{ne.contract.pk}/")).content
     assert "ROUND 1" in page.decode()
 
 
@@ -81,16 +81,16 @@ def test_comunicazione_and_chiarimento_between_parties(ne, samples, password_cli
         recipient=ne.mario, subject__startswith="Nuova Chiarimento"
     ).exists()
     mario = password_client(ne.mario)
-    listing = mario.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=chiarimenti").content.decode()
+    listing = mario.get(ne_url(f"contratti/{ne.contract.pk}/?tab=chiarimenti")).content.decode()
     assert "Durata della proroga" in listing and "In attesa di risposta" in listing
     assert (
         "Durata della proroga"
         not in password_client(ne.outsider)
-        .get(f"/adesioni/contratti/{ne.contract.pk}/?tab=chiarimenti")
+        .get(ne_url(f"contratti/{ne.contract.pk}/?tab=chiarimenti"))
         .content.decode()
     )
     response = mario.post(
-        f"/adesioni/contratti/{ne.contract.pk}/comunicazioni/nuova/?risposta={message.pk}",
+        ne_url(f"contratti/{ne.contract.pk}/comunicazioni/nuova/?risposta={message.pk}"),
         {
             "kind": "COMMUNICATION",
             "recipient_party": "ADHERENT",
@@ -117,14 +117,14 @@ def test_system_messages_are_visible_to_their_recipients_only(ne, samples, passw
         now=now,
     )
     S.adhesion_send(user=ne.giulio, adhesion_id=adhesion.pk, now=now)
-    url = f"/adesioni/contratti/{ne.contract.pk}/?tab=comunicazioni"
+    url = ne_url(f"contratti/{ne.contract.pk}/?tab=comunicazioni")
     assert "inviata" in password_client(ne.giulio).get(url).content.decode()
     assert "inviata" in password_client(ne.mario).get(url).content.decode()
     assert adhesion.code not in password_client(ne.alfa).get(url).content.decode()
 
 
 def test_public_outcomes_page_needs_no_login(ne):
-    response = Client().get("/adesioni/aggiudicazioni/")
+    response = Client().get(ne_url("aggiudicazioni/"))
     assert response.status_code == 200
     assert "Aggiudicazioni e affidamenti" in response.content.decode()
 
@@ -141,17 +141,17 @@ def test_api_lists_what_the_user_may_see_and_sends_an_adhesion(ne, samples, pass
         now=now,
     )
     giulio = password_client(ne.giulio)
-    contracts = giulio.get("/adesioni/api/contratti/").json()
+    contracts = giulio.get(ne_url("api/contratti/")).json()
     assert contracts["results"][0]["parent_cig"] == "7154112FF8"
-    assert giulio.get("/adesioni/api/adesioni/").json()["count"] == 1
-    assert password_client(ne.outsider).get("/adesioni/api/adesioni/").json()["count"] == 0
-    assert password_client(ne.mario).get("/adesioni/api/adesioni/").json()["count"] == 0
-    sent = giulio.post(f"/adesioni/api/adesioni/{adhesion.pk}/invia/")
+    assert giulio.get(ne_url("api/adesioni/")).json()["count"] == 1
+    assert password_client(ne.outsider).get(ne_url("api/adesioni/")).json()["count"] == 0
+    assert password_client(ne.mario).get(ne_url("api/adesioni/")).json()["count"] == 0
+    sent = giulio.post(ne_url(f"api/adesioni/{adhesion.pk}/invia/"))
     assert sent.status_code == 200 and sent.json()["status"] == "SENT"
-    again = giulio.post(f"/adesioni/api/adesioni/{adhesion.pk}/invia/")
+    again = giulio.post(ne_url(f"api/adesioni/{adhesion.pk}/invia/"))
     assert again.status_code == 409
     assert "Operazione non consentita nello stato attuale" in again.json()["detail"]
-    assert password_client(ne.mario).get("/adesioni/api/adesioni/").json()["count"] == 1
+    assert password_client(ne.mario).get(ne_url("api/adesioni/")).json()["count"] == 1
 
 
 def test_demo_seed_is_rerunnable(db):
@@ -172,7 +172,7 @@ def test_banditore_publishes_a_draft_contract(ne, password_client):
     draft = rc_contract(
         issuer=other_issuer, issuer_rup=ne.mario, supplier=ne.supplier, publish=False
     )
-    url = f"/adesioni/contratti/{draft.pk}/"
+    url = ne_url(f"contratti/{draft.pk}/")
     assert password_client(ne.giulio).get(url).status_code == 404
     mario = password_client(ne.mario)
     assert 'data-testid="pubblica"' in mario.get(url).content.decode()
@@ -180,3 +180,13 @@ def test_banditore_publishes_a_draft_contract(ne, password_client):
     mario.post(url + "pubblica/")
     assert FrameworkContract.objects.get(pk=draft.pk).status == "PUBLISHED"
     assert password_client(ne.giulio).get(url).status_code == 200
+
+
+def test_old_prefix_redirects_to_the_negozio_elettronico(rf):
+    from adesioni.views import legacy_prefix_redirect
+
+    response = legacy_prefix_redirect(rf.get("/adesioni/contratti/", {"q": "cloud"}), "contratti/")
+    assert response.status_code == 301
+    assert response["Location"] == ne_url("contratti/?q=cloud")
+    posted = legacy_prefix_redirect(rf.post("/adesioni/ordini/x/invia/"), "ordini/x/invia/")
+    assert posted.status_code == 308 and posted["Location"] == ne_url("ordini/x/invia/")

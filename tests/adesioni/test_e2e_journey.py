@@ -14,6 +14,8 @@ from adesioni.models import Adhesion, AdhesionStatus, OrderStatus, SupplyOrder
 from adesioni.tasks import render_summary_pdf
 from procurement.anac import operations
 
+from .conftest import ne_url
+
 pytestmark = pytest.mark.e2e
 
 
@@ -30,10 +32,10 @@ def test_as_ade_01_ipotesi_a_in_the_browser(
 ):
     settings.ANAC_DISPATCH_INLINE = True
     page.set_default_timeout(60_000)  # the ANAC calls run inline after commit (2 CPUs shared)
-    contract_url = f"/adesioni/contratti/{ne.contract.pk}/"
+    contract_url = ne_url(f"contratti/{ne.contract.pk}/")
     # Buyer: richiedi adesione, step 1, step 2, INVIA → sì.
     log_in(ne.giulio)
-    page.goto("/adesioni/contratti/")
+    page.goto(ne_url("contratti/"))
     page.get_by_test_id("open-contract").first.click()
     expect(page.get_by_test_id("contract-title")).to_contain_text("Sistema Cloud Toscana")
     page.get_by_test_id("tab-adesioni").click()
@@ -59,7 +61,7 @@ def test_as_ade_01_ipotesi_a_in_the_browser(
     # Banditore approves.
     page.context.clear_cookies()
     log_in(ne.mario)
-    page.goto(f"/adesioni/adesioni/{adhesion.pk}/")
+    page.goto(ne_url(f"adesioni/{adhesion.pk}/"))
     page.get_by_test_id("approva").click()
     expect(page.get_by_test_id("adhesion-status")).to_contain_text("Approvata")
     assert Adhesion.objects.get().status == AdhesionStatus.APPROVED
@@ -97,7 +99,7 @@ def test_as_ade_01_ipotesi_a_in_the_browser(
     page.get_by_test_id("upload-btn-ACT_A").click()
     expect(page.get_by_test_id("conferma-appalto")).to_be_disabled()  # password session
     order = SupplyOrder.objects.get()
-    order_url = f"/adesioni/ordini/{order.pk}/"
+    order_url = ne_url(f"ordini/{order.pk}/")
     # RUP with SPID: Conferma appalto → banner → reload → Acquisisci CIG.
     page.context.clear_cookies()
     strong_login(page, ne.lucia, order_url)
@@ -106,7 +108,11 @@ def test_as_ade_01_ipotesi_a_in_the_browser(
         "La richiesta di conferma appalto è in corso"
     )
     operations.poll_due(now=timezone.now() + timedelta(seconds=10))
-    page.goto(order_url)
+    # The banner refreshes itself (htmx, every 15 s, allowed by the CSP) and stops polling.
+    expect(page.get_by_test_id("banner-finished")).to_be_visible(timeout=40_000)
+    expect(page.get_by_test_id("banner-msg02")).to_have_count(0)
+    expect(page.locator("[data-polling]")).to_have_count(0)
+    page.get_by_test_id("reload-link").click()
     page.get_by_test_id("acquisisci-cig").click()
     order = SupplyOrder.objects.get()
     assert order.status == OrderStatus.CIG_ACQUIRED

@@ -25,6 +25,8 @@ from procurement.anac import operations
 from procurement.anac.cig import cig_is_valid_pcp
 from procurement.anac.models import AnacOperation, AnacTransmission
 from procurement.anac.simulator.models import SimAppalto, SimScheda, SimulatorConfig
+from procurement.anac.simulator.pcp_views import script_error
+from procurement.audit.models import AuditEvent
 from procurement.documents.services import document_version_content
 from procurement.notifications.models import Notification
 from procurement.opendata.models import OcdsRelease, PublicProcedure
@@ -32,7 +34,7 @@ from procurement.opendata.ocds import release_errors
 from procurement.pcp.models import PcpScheda, SchedaStatus
 from tests.factories.documents import upload
 
-from .conftest import approved_adhesion, draft_order
+from .conftest import approved_adhesion, draft_order, ne_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +72,7 @@ def log_of(order) -> list[str]:
 
 
 def url(order, action=""):
-    return f"/adesioni/ordini/{order.pk}/{action}"
+    return ne_url(f"ordini/{order.pk}/{action}")
 
 
 def confirm_until(order, client, clock, status=OrderStatus.CIG_CONFIRMED):
@@ -163,6 +165,12 @@ def test_as_ade_01_order_end_to_end_with_derived_cig(
     page = sign_and_send(ne, order, samples, buyer)
     assert "In attesa del nulla osta di Regione." in page
     assert "SCT.Toscana@pec.telecomitalia.it" in page
+    # D-ADE-33: the optional PEC check box, stored, not required.
+    assert "Ho inviato i documenti al fornitore via PEC" in page
+    assert fresh(order).pec_reminder_acknowledged_at is None
+    buyer.post(url(order, "pec/"), {"pec_sent": "on"})
+    assert fresh(order).pec_reminder_acknowledged_at is not None
+    assert "Dichiarato il" in buyer.get(url(order) + "?passo=3").content.decode()
     n05 = Notification.objects.filter(
         subject=f"Ordinativo O000045/{year} inviato – CIG {order.derived_cig}"
     )
@@ -187,7 +195,7 @@ def test_as_ade_01_order_end_to_end_with_derived_cig(
     )
     published = buyer.post(url(order, "esito/pubblica/"), follow=True).content.decode()
     assert "L’esito è stato pubblicato correttamente" in published
-    public = Client().get("/adesioni/aggiudicazioni/").content.decode()
+    public = Client().get(ne_url("aggiudicazioni/")).content.decode()
     assert order.derived_cig in public and "Comune di Esempio" in public
     # Open data: an OCDS award release, listed in the platform's public "affidamenti".
     release = OcdsRelease.objects.get(source="adesioni")
@@ -250,7 +258,8 @@ def test_as_ade_02_totals_that_do_not_match_block_before_any_anac_call(
 
 
 def test_as_ade_05_negative_outcome_then_retry_on_the_same_appalto(ne, samples, live, spid_client):
-    configure(ko_rate=1.0)
+    # The simulator is told that CDC-01 is not the cost centre registered in AUSA (ERR69).
+    script_error("conferma-appalto", "ERR69", codice_centro_costo="CDC-01")
     approved_adhesion(ne, samples)
     order = draft_order(ne, samples)
     lucia = spid_client(ne.lucia)
@@ -258,18 +267,28 @@ def test_as_ade_05_negative_outcome_then_retry_on_the_same_appalto(ne, samples, 
         confirm_until(order, lucia, clock, status=OrderStatus.DRAFT)
         order = fresh(order)
         assert order.lines_locked_at is None
-        assert order.last_anac_error["errors"][0]["codice"] == "ERR41"
+        assert [e["codice"] for e in order.last_anac_error["errors"]] == ["ERR69"]
         page = lucia.get(url(order)).content.decode()
         assert (
             "ANAC ha restituito un esito negativo. Correggere i dati e ripetere l’operazione."
             in page
         )
-        assert "ERR41 – " in page
+        assert (
+            "ERR69 – il centro di costo SA presente nella lista delle stazioni appaltanti non è "
+            "coerente con l&#x27;anagrafe AUSA" in page
+        )
+        assert 'data-testid="conferma-appalto" disabled' not in page
         assert Notification.objects.filter(
             recipient=ne.lucia, subject__startswith="Esito negativo ANAC"
         ).exists()
         id_appalto = order.pcp_appalto.id_appalto
-        configure(ko_rate=0.0)
+        # The cost-centre code is corrected; the same appalto is modified and confirmed again.
+        S.order_update_cig_request(
+            user=ne.giulio,
+            order_id=order.pk,
+            cig_data={"cost_centre_code": "CDC-SCT-01"},
+            now=timezone.now(),
+        )
         clock.shift(timedelta(minutes=30))
         confirm_until(order, lucia, clock)
     order = fresh(order)
@@ -278,6 +297,92 @@ def test_as_ade_05_negative_outcome_then_retry_on_the_same_appalto(ne, samples, 
     assert log.count("crea-appalto") == 1 and log.count("modifica-appalto") == 1
     assert log.count("conferma-appalto") == 2
     assert SimAppalto.objects.count() == 1
+    keys = set(AnacOperation.objects.values_list("idempotency_key", flat=True))
+    assert any(k.endswith(":conferma-appalto:1") for k in keys)
+    assert any(k.endswith(":conferma-appalto:2") for k in keys)
+
+
+def test_rup_not_profiled_at_anac_is_told_so_msg_d17(ne, samples, live, spid_client):
+    script_error("crea-appalto", "SEC01", http_status=403, times=1)
+    approved_adhesion(ne, samples)
+    order = draft_order(ne, samples)
+    lucia = spid_client(ne.lucia)
+    lucia.post(url(order, "conferma-appalto/"))
+    order = fresh(order)
+    assert order.status == OrderStatus.DRAFT
+    assert order.last_anac_error["kind"] == "not_authorised"
+    page = lucia.get(url(order)).content.decode()
+    assert (
+        "L’utente non risulta registrato e profilato come Responsabile Unico del Progetto sui "
+        "servizi ANAC per questa stazione appaltante (SEC01 – Utente non presente nel sistema)."
+        in page
+    )
+    assert "ANAC ha restituito un esito negativo" not in page
+
+
+def test_anac_unreachable_is_shown_with_msg_d18(ne, samples, live, settings, spid_client):
+    approved_adhesion(ne, samples)
+    order = draft_order(ne, samples)
+    settings.PDND_TOKEN_URL = live + "/pdnd/non-esiste"
+    lucia = spid_client(ne.lucia)
+    lucia.post(url(order, "conferma-appalto/"))
+    order = fresh(order)
+    assert order.status == OrderStatus.DRAFT
+    assert order.last_anac_error["kind"] == "unreachable"
+    page = lucia.get(url(order)).content.decode()
+    assert "Il servizio ANAC non è al momento raggiungibile." in page
+
+
+def test_deleting_a_draft_order_with_an_appalto_calls_cancella_appalto_and_is_audited(
+    ne, samples, live, password_client, spid_client
+):
+    script_error("conferma-appalto", "ERR69", times=1)
+    approved_adhesion(ne, samples)
+    order = draft_order(ne, samples)
+    lucia = spid_client(ne.lucia)
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        confirm_until(order, lucia, clock, status=OrderStatus.DRAFT)
+    appalto = fresh(order).pcp_appalto
+    assert appalto.id_appalto is not None
+    # The buyer (password session) may not: the appalto exists at ANAC (D-ADE-27).
+    password_client(ne.giulio).post(url(order, "elimina/"))
+    assert fresh(order).status == OrderStatus.DRAFT
+    assert "cancella-appalto" not in log_of(order)
+    lucia.post(url(order, "elimina/"))
+    assert fresh(order).status == OrderStatus.DELETED
+    assert log_of(order).count("cancella-appalto") == 1
+    assert SimAppalto.objects.get(id_appalto=appalto.id_appalto).stato == "CANC"
+    assert AnacOperation.objects.get(kind="cancella-appalto").state == "OK"
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(order.pk)).values_list("action", flat=True)
+    )
+    assert "cancellazione appalto richiesta" in actions
+    assert actions[-1] == "bozza dell'ordinativo eliminata"
+
+
+def test_in_progress_banner_is_refreshed_by_htmx_until_the_outcome(ne, samples, live, spid_client):
+    configure(wt_seconds=30)
+    approved_adhesion(ne, samples)
+    order = draft_order(ne, samples)
+    lucia = spid_client(ne.lucia)
+    banners = ne_url(f"ordini/{order.pk}/avvisi/")
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        lucia.post(url(order, "conferma-appalto/"))
+        page = lucia.get(url(order)).content.decode()
+        assert 'hx-trigger="every 15s"' in page and "django_htmx/htmx-2.min.js" in page
+        fragment = lucia.get(banners + "?da=1", HTTP_HX_REQUEST="true").content.decode()
+        assert "La richiesta di conferma appalto è in corso" in fragment
+        assert 'hx-trigger="every 15s"' in fragment
+        for _ in range(4):
+            clock.shift(timedelta(seconds=20))
+            operations.poll_due(now=timezone.now())
+        assert fresh(order).status == OrderStatus.CIG_CONFIRMED
+        fragment = lucia.get(banners + "?da=1", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in fragment  # polling stops
+    assert "La richiesta di conferma appalto è in corso" not in fragment
+    assert "L’operazione in corso si è conclusa." in fragment
+    page = lucia.get(url(order)).content.decode()
+    assert "hx-trigger" not in page and "htmx-2.min.js" not in page
 
 
 def test_as_ade_07_outcome_stays_wt_then_resolves_late(ne, samples, live, spid_client):
@@ -417,10 +522,24 @@ def test_as_ade_09_cancellation_with_scheda_ann(ne, samples, live, password_clie
         lucia.post(url(order, f"schede/{scheda.pk}/verifica/"))
         operations.poll_due(now=timezone.now())
     assert PcpScheda.objects.get(pk=scheda.pk).status == SchedaStatus.CONFIRMED
+    # The scheda's own page: "Inserimento dati" and its "log trasmissioni" tab (R-ADE-104).
+    detail = url(order, f"schede/{scheda.pk}/")
+    assert f'href="{detail}"' in lucia.get(url(order) + "?passo=schede").content.decode()
+    data = lucia.get(detail).content.decode()
+    assert "confermata" in data and "errata comunicazione" in data
+    log = lucia.get(detail + "?tab=log").content.decode()
+    for operation in ("crea-scheda", "conferma-scheda", "esito-operazione"):
+        assert f'data-operation="{operation}"' in log
+    assert 'data-operation="crea-appalto"' not in log  # only this scheda's exchanges
+    assert 'data-testid="log-request-body"' in log  # the RUP sees the bodies (D-ADE-37)
+    mario_log = password_client(ne.mario).get(detail + "?tab=log").content.decode()
+    assert 'data-operation="conferma-scheda"' in mario_log
+    assert 'data-testid="log-request-body"' not in mario_log
+    assert password_client(ne.alfa).get(detail).status_code == 404  # not the supplier
     order = fresh(order)
     assert order.status == OrderStatus.ANNULLED
     assert OutcomeNotice.objects.get(order=order).annulled_flag_at is not None
-    assert "Annullato il" in Client().get("/adesioni/aggiudicazioni/").content.decode()
+    assert "Annullato il" in Client().get(ne_url("aggiudicazioni/")).content.decode()
     assert [r.tags for r in OcdsRelease.objects.order_by("id")] == [["award"], ["awardUpdate"]]
     procedure = PublicProcedure.objects.get()
     assert procedure.annulled and procedure.award_value is None  # the award is cancelled
@@ -436,7 +555,7 @@ def test_as_ade_09_cancellation_with_scheda_ann(ne, samples, live, password_clie
     # The adhesion stays approved: a new order is allowed.
     assert (
         "nuovo ordine"
-        in buyer.get(f"/adesioni/contratti/{ne.contract.pk}/?tab=ordinativi").content.decode()
+        in buyer.get(ne_url(f"contratti/{ne.contract.pk}/?tab=ordinativi")).content.decode()
     )
 
 
@@ -446,7 +565,7 @@ def test_as_ade_10_ann_double_click_ko_and_deletion(
     order, lucia, _buyer = _approved_order_with_cig(ne, samples, password_client, spid_client)
     lucia.post(url(order, "schede/ann/"))
     scheda = PcpScheda.objects.get(code="ANN")
-    configure(ko_rate=1.0)
+    script_error("conferma-scheda", "ERR2")
     second = Client()
     second.cookies = lucia.cookies
     barrier = threading.Barrier(2)
@@ -470,6 +589,7 @@ def test_as_ade_10_ann_double_click_ko_and_deletion(
     assert PcpScheda.objects.get(pk=scheda.pk).status == SchedaStatus.ERROR
     page = lucia.get(url(order) + "?passo=schede").content.decode()
     assert "ANAC ha restituito un esito negativo." in page
+    assert "ERR2 – scheda non ammessa in questa fase dell&#x27;appalto" in page
     assert 'data-testid="crea-ann" disabled' in page
     lucia.post(url(order, f"schede/{scheda.pk}/elimina/"))
     assert PcpScheda.objects.get(pk=scheda.pk).status == SchedaStatus.DELETED

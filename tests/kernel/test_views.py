@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 LOGIN_URL = "/account/accedi/"
 AREAS = [
-    ("/adesioni/", "Negozio Elettronico"),
+    ("/negozio-elettronico/", "Negozio Elettronico"),
     ("/fvoe/", "Fascicolo Virtuale dell'Operatore Economico"),
     ("/ptim/", "Gestione Contratti"),
     ("/gare/", "Gare"),
@@ -98,7 +98,9 @@ def test_logout_is_post_only(trio, client_for):
     assert "Sei uscito dalla piattaforma." in client.get(LOGIN_URL).content.decode()
 
 
-@pytest.mark.parametrize("url", ["/", "/adesioni/", "/fvoe/", "/ptim/", "/gare/", "/notifiche/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/negozio-elettronico/", "/fvoe/", "/ptim/", "/gare/", "/notifiche/"]
+)
 def test_pages_require_login(url):
     response = Client().get(url)
     assert response.status_code == 302

@@ -4,6 +4,8 @@ GET  /anac-sim/_control/config  -> the current SimulatorConfig as JSON
 POST /anac-sim/_control/config  -> JSON with any of its fields; returns the new config
 FVOE (the economic operator's side, scripts per operator): /anac-sim/_control/fvoe/...,
 see fvoe_views.
+PCP (scripted errors per operation, appalto or cost centre): /anac-sim/_control/pcp/errors and
+/anac-sim/_control/pcp/reset, see pcp_views.
 Only mounted with the simulator (never in production).
 """
 
@@ -18,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .fvoe_views import control_urlpatterns as fvoe_control_urlpatterns
 from .models import SimulatorConfig
+from .pcp_views import control_urlpatterns as pcp_control_urlpatterns
 
 FIELDS = [
     "latency_ms",
@@ -48,4 +51,8 @@ def config_view(request):
     return JsonResponse(model_to_dict(config, fields=FIELDS))
 
 
-urlpatterns = [path("config", config_view, name="anac-sim-config"), *fvoe_control_urlpatterns]
+urlpatterns = [
+    path("config", config_view, name="anac-sim-config"),
+    *fvoe_control_urlpatterns,
+    *pcp_control_urlpatterns,
+]

@@ -6,22 +6,35 @@ Asynchronous operations (conferma-appalto, conferma-scheda) record a SimEsito th
 or KO (SimulatorConfig.ko_rate). Nothing runs in the background: the first request that touches
 the appalto after `resolves_at` applies the outcome (CIGs, states), so time-machine drives it.
 Errors are ErrorResponse bodies with the codes of tipologiche/errori.json.
+
+Scripted errors (SimPcpFault, `script_error(...)` in Python or the control API below) make a chosen
+operation answer with chosen codes, for one appalto or one cost centre, once or always:
+
+Control API (JSON, under /anac-sim/_control/pcp/, never in production):
+    GET|POST errors     {operation, errori: ["ERR69", {"codice", "dettaglio"}...], codiceAppalto?,
+                         codiceCentroCosto?, status? (400), times? (null: always)} -> the list
+    POST     reset      forgets every scripted error
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse
+from django.db.models import F
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 
 from ..specs import description, tipologica
 from .endpoint import SimCall, _roll, endpoint, ok, problem
 from .models import SimAppalto, SimAvviso, SimCigCounter, SimEsito, SimLot, SimScheda
+from .models.pcp import SimPcpFault
 
 MAX_PER_PAGE = 20
 CIG_STATES = {"CONF", "IN_ATT_PUBB", "PUBB"}  # appalto states in which lots have CIGs
@@ -212,6 +225,76 @@ def _paginated(items: list, page: int, per_page: int, detail: str) -> dict:
     }
 
 
+# --- scripted errors --------------------------------------------------------------------------
+
+
+def _errori(codes) -> list[dict]:
+    out = []
+    for code in codes:
+        if isinstance(code, dict):
+            codice, dettaglio = str(code.get("codice") or ""), str(code.get("dettaglio") or "")
+        elif isinstance(code, list | tuple):
+            codice, dettaglio = str(code[0]), str(code[1] if len(code) > 1 else "")
+        else:
+            codice, dettaglio = str(code), ""
+        if codice:
+            out.append({"codice": codice, "dettaglio": dettaglio or description("errori", codice)})
+    return out
+
+
+def script_error(
+    operation: str,
+    *codes,
+    codice_appalto: str = "",
+    codice_centro_costo: str = "",
+    times: int | None = None,
+    http_status: int = 400,
+) -> SimPcpFault:
+    """Make `operation` answer with `codes` (e.g. "ERR69" or ("ERR69", "dettaglio"))."""
+    errori = _errori(codes)
+    if not errori:
+        raise ValueError("indicare almeno un codice di errore")
+    return SimPcpFault.objects.create(
+        operation=operation,
+        codice_appalto=codice_appalto,
+        codice_centro_costo=codice_centro_costo,
+        errori=errori,
+        http_status=http_status,
+        remaining=times,
+    )
+
+
+def _cost_centres(form: dict) -> set[str]:
+    rows = form.get("stazioniAppaltanti") if isinstance(form, dict) else None
+    return {
+        str(row.get("codiceCentroCosto") or "")
+        for row in rows or []
+        if isinstance(row, dict) and row.get("codiceCentroCosto")
+    }
+
+
+def _scripted(operation: str, *, codice_appalto: str = "", form: dict | None = None):
+    """The first scripted error matching the call (consumed once used), or None."""
+    centres = _cost_centres(form or {})
+    with transaction.atomic():
+        faults = SimPcpFault.objects.select_for_update().filter(operation=operation)
+        for fault in faults.exclude(remaining=0):
+            if fault.codice_appalto and fault.codice_appalto != codice_appalto:
+                continue
+            if fault.codice_centro_costo and fault.codice_centro_costo not in centres:
+                continue
+            if fault.remaining is not None:
+                SimPcpFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
+            return fault
+    return None
+
+
+def _refuse_if_scripted(operation: str, *, codice_appalto: str = "", form=None) -> None:
+    fault = _scripted(operation, codice_appalto=codice_appalto, form=form)
+    if fault is not None:
+        raise Refused(fault.http_status, *[(e["codice"], e["dettaglio"]) for e in fault.errori])
+
+
 # --- state ----------------------------------------------------------------------------------
 
 
@@ -281,6 +364,12 @@ def _pending(appalto: SimAppalto, tipo_operazione: str) -> bool:
 def _new_esito(call: SimCall, *, appalto, tipo_operazione, scheda=None, errori=None, avviso=None):
     now = timezone.now()
     config = call.config
+    if errori is None:
+        fault = _scripted(
+            call.operation, codice_appalto=appalto.codice_appalto, form=appalto.anac_form
+        )
+        if fault is not None:
+            errori = [dict(e) for e in fault.errori]
     if errori is None and _roll(config.ko_rate):
         errori = [
             {"codice": "ERR41", "dettaglio": "KO simulato (SimulatorConfig.ko_rate)"},
@@ -311,6 +400,7 @@ def crea_appalto(request, call: SimCall) -> HttpResponse:
         raise Refused(400, "ERR37")
     if not form.get("stazioniAppaltanti"):
         raise Refused(400, "ERR70")
+    _refuse_if_scripted("crea-appalto", codice_appalto=codice_appalto, form=form)
     if SimAppalto.objects.filter(codice_appalto=codice_appalto).exists():
         raise Refused(400, "ERR38")
     try:
@@ -341,6 +431,7 @@ def modifica_appalto(request, call: SimCall) -> HttpResponse:
     codice = str((scheda["body"]["anacForm"].get("appalto") or {}).get("codiceAppalto") or "")
     if codice != appalto.codice_appalto:
         raise Refused(400, "ERR73")
+    _refuse_if_scripted("modifica-appalto", codice_appalto=codice, form=scheda["body"]["anacForm"])
     appalto.scheda = scheda
     appalto.modified = timezone.now()
     appalto.save(update_fields=["scheda", "modified"])
@@ -359,6 +450,9 @@ def cancella_appalto(request, call: SimCall) -> HttpResponse:
         raise Refused(400, "ERR18")
     if appalto.stato not in {"IN_LAV", "CONF"}:
         raise Refused(400, "ERR16")
+    _refuse_if_scripted(
+        "cancella-appalto", codice_appalto=appalto.codice_appalto, form=appalto.anac_form
+    )
     now = timezone.now()
     appalto.stato = "CANC"
     appalto.modified = now
@@ -398,6 +492,9 @@ def recupera_cig(request, call: SimCall) -> HttpResponse:
     appalto = _appalto(id_appalto)
     if appalto.stato not in CIG_STATES:
         raise Refused(400, "ERR16")
+    _refuse_if_scripted(
+        "recupera-cig", codice_appalto=appalto.codice_appalto, form=appalto.anac_form
+    )
     items = [
         {"cig": lot.cig, "lotIdentifier": lot.lot_identifier}
         for lot in appalto.lots.order_by("lot_identifier")
@@ -556,6 +653,9 @@ def crea_scheda(request, call: SimCall) -> HttpResponse:
     cig = scheda["body"]["anacForm"].get("cig")
     if cig and not appalto.lots.filter(cig=cig).exists():
         raise Refused(400, "ERR66")
+    _refuse_if_scripted(
+        "crea-scheda", codice_appalto=appalto.codice_appalto, form=appalto.anac_form
+    )
     created = SimScheda.objects.create(
         appalto=appalto,
         codice=str(scheda["codice"]["codice"]),
@@ -601,6 +701,9 @@ def cancella_scheda(request, call: SimCall) -> HttpResponse:
             raise Refused(400, "ERR60")
         if scheda.stato != "IN_LAV":
             raise Refused(400, "ERR58")
+        _refuse_if_scripted(
+            "cancella-scheda", codice_appalto=appalto.codice_appalto, form=appalto.anac_form
+        )
         scheda.stato = "CANC"
         scheda.modified = timezone.now()
         scheda.save(update_fields=["stato", "modified"])
@@ -679,3 +782,57 @@ def stato_avviso(request, call: SimCall) -> HttpResponse:
         "stato": _tip("statoAvviso", avviso.stato),
     }
     return ok({**_base(), "statoAvviso": stato})
+
+
+# --- control API ----------------------------------------------------------------------------
+
+
+def _fault_json(fault: SimPcpFault) -> dict:
+    return {
+        "id": fault.pk,
+        "operation": fault.operation,
+        "codiceAppalto": fault.codice_appalto,
+        "codiceCentroCosto": fault.codice_centro_costo,
+        "errori": fault.errori,
+        "status": fault.http_status,
+        "times": fault.remaining,
+    }
+
+
+@csrf_exempt
+def control_errors(request):
+    if request.method == "POST":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"detail": "JSON non valido"}, status=400)
+        if not isinstance(data, dict) or not data.get("operation") or not data.get("errori"):
+            return JsonResponse({"detail": "operation ed errori sono obbligatori"}, status=400)
+        times = data.get("times")
+        try:
+            script_error(
+                str(data["operation"]),
+                *list(data["errori"]),
+                codice_appalto=str(data.get("codiceAppalto") or ""),
+                codice_centro_costo=str(data.get("codiceCentroCosto") or ""),
+                times=int(times) if times is not None else None,
+                http_status=int(data.get("status") or 400),
+            )
+        except (TypeError, ValueError) as exc:
+            return JsonResponse({"detail": str(exc)}, status=400)
+    return JsonResponse({"errors": [_fault_json(f) for f in SimPcpFault.objects.all()]})
+
+
+@csrf_exempt
+def control_reset(request):
+    if request.method != "POST":
+        return JsonResponse({"detail": "usare POST"}, status=405)
+    SimPcpFault.objects.all().delete()
+    return JsonResponse({"errors": []})
+
+
+#: Mounted by control.py under /anac-sim/_control/ (as the FVOE ones).
+control_urlpatterns = [
+    path("pcp/errors", control_errors, name="anac-sim-pcp-errors"),
+    path("pcp/reset", control_reset, name="anac-sim-pcp-reset"),
+]

@@ -164,3 +164,31 @@ class SimEsito(models.Model):
         if self.resolves_at is None or self.resolves_at > now:
             return "WT"
         return self.outcome
+
+
+class SimPcpFault(models.Model):
+    """A scripted ANAC refusal: the next matching call answers with these `errori`.
+
+    Tests and demos tell the simulator which error to return, per operation and optionally per
+    appalto (`codice_appalto`) or per cost centre sent in `stazioniAppaltanti[].codiceCentroCosto`
+    (e.g. ERR69 "centro di costo non coerente con l'anagrafe AUSA" for one code only).
+    Asynchronous operations (conferma-appalto, conferma-scheda) end KO in esito-operazione with
+    these errori; synchronous ones answer `http_status` with an ErrorResponse. `remaining` is the
+    number of uses left (null: every matching call).
+    """
+
+    operation = models.CharField(max_length=32)  # e.g. "conferma-appalto", "crea-scheda"
+    codice_appalto = models.CharField(max_length=128, blank=True)
+    codice_centro_costo = models.CharField(max_length=64, blank=True)
+    errori = models.JSONField(default=list)  # [{"codice": "ERR69", "dettaglio": "..."}]
+    http_status = models.PositiveSmallIntegerField(default=400)
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "anac_simulator"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        codes = ", ".join(str(e.get("codice")) for e in self.errori)
+        return f"{self.operation}: {codes}"
