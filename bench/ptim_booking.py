@@ -273,6 +273,16 @@ def search_benchmark(n, aq, mu, user, category, D):
         ("filtro progressivo", {"q": str(start_root + n // 2)}),
         ("filtro testo", {"q": "storico 4999"}),
         ("filtro stato", {"state": "BOOKED"}),
+        ("progressivo radice", {"progressive": str(start_root + n // 2)}),
+        (
+            "filtri D-49",
+            {
+                "lot": "1",
+                "territorial_area": str(aq.territorial_area_id),
+                "booked_from": "2024-01-01",
+                "rup": "Bianchi",
+            },
+        ),
     ):
         times, queries = [], 0
         for _ in range(10):
@@ -286,6 +296,15 @@ def search_benchmark(n, aq, mu, user, category, D):
             f"  {label:<20} p50 {pct(times, 0.5):7.1f} ms   p95 {pct(times, 0.95):7.1f} ms   "
             f"{queries} query"
         )
+    # CSV export of every visible contract (streamed).
+    t = time.perf_counter()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/ptim/contratti/esporta.csv", secure=True)
+        size = sum(len(chunk) for chunk in response.streaming_content)
+    print(
+        f"  {'esportazione CSV':<20} {(time.perf_counter() - t) * 1000:7.1f} ms   "
+        f"{size / 1e6:.1f} MB   {len(ctx.captured_queries)} query"
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .access import get_contract_for, visible_agreements
+from .access import get_contract_for, get_refusal_for, visible_agreements
 from .amounts import agreement_residual, chapter_residual, operator_residual
-from .models import ClearanceLevel, Contract, VariationKind
+from .models import ClearanceLevel, Contract, Refusal, Variation, VariationKind
 from .services import PtimError, Unavailable
 
 
@@ -266,3 +266,196 @@ class ContractAction(APIView):
         except PtimError as exc:
             _raise(exc)
         return Response(ContractOut(Contract.objects.get(pk=pk)).data)
+
+
+class ContractDetail(APIView):
+    """Lettura di un contratto nella competenza territoriale dell'utente."""
+
+    @extend_schema(responses=ContractOut, operation_id="ptim_contract_read")
+    def get(self, request, pk):
+        return Response(ContractOut(get_contract_for(request.user, pk=pk)).data)
+
+
+class RebookIn(serializers.Serializer):
+    progressive = serializers.CharField(help_text="Progressivo contratto annullato (es. 325).")
+    measured_basis_confirmed = serializers.BooleanField(
+        help_text="Conferma che gli importi sono stati determinati a misura (D-18)."
+    )
+    description = serializers.CharField(required=False, max_length=4000)
+    intervention_category = serializers.IntegerField(required=False)
+    rup_first_name = serializers.CharField(required=False)
+    rup_last_name = serializers.CharField(required=False)
+    rup_role = serializers.CharField(required=False)
+    rup_phone = serializers.CharField(required=False)
+    rup_email = serializers.EmailField(required=False)
+    office_name = serializers.CharField(required=False)
+    office_email = serializers.EmailField(required=False)
+
+
+class ContractRebook(APIView):
+    """Riprenotazione operatore per annullamento contratto (T2, D-32): stesso operatore,
+    nuovo progressivo (325 → 325a); correggibili solo descrizione, categoria e dati RUP."""
+
+    @extend_schema(request=RebookIn, responses=ContractOut, operation_id="ptim_contract_rebook")
+    def post(self, request):
+        data = RebookIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        progressive = values.pop("progressive")
+        confirmed = values.pop("measured_basis_confirmed")
+        try:
+            contract = services.rebook_operator(
+                user=request.user,
+                progressive=progressive,
+                measured_basis_confirmed=confirmed,
+                corrections=values,
+                now=timezone.now(),
+            )
+        except PtimError as exc:
+            _raise(exc)
+        return Response(ContractOut(contract).data, status=201)
+
+
+class VariationOut(serializers.ModelSerializer):
+    class Meta:
+        model = Variation
+        fields = [
+            "id",
+            "contract",
+            "kind",
+            "description",
+            "works_amount",
+            "non_discounted_amount",
+            "planned_amount",
+            "total_amount",
+            "annulled_at",
+            "annulment_note",
+        ]
+
+
+class VariationIn(serializers.Serializer):
+    works_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    non_discounted_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False
+    )
+    description = serializers.CharField(required=False, max_length=4000)
+    note = serializers.CharField(required=False, max_length=4000, help_text="annul")
+    confirm_negative = serializers.BooleanField(
+        required=False, help_text="Conferma se la disponibilità dell'operatore diventa negativa."
+    )
+
+
+VARIATION_ACTIONS = ("update", "annul")
+
+
+class VariationAction(APIView):
+    """Modifica (update) o annullamento (annul) di una variazione: DT competente e DG."""
+
+    @extend_schema(
+        request=VariationIn,
+        responses=VariationOut,
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(VARIATION_ACTIONS))
+        ],
+        operation_id="ptim_variation_action",
+    )
+    def post(self, request, pk, action):
+        variation = Variation.objects.filter(pk=pk).first()
+        if variation is None or action not in VARIATION_ACTIONS:
+            raise exceptions.NotFound
+        get_contract_for(request.user, pk=variation.contract_id)
+        data = VariationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v, now = data.validated_data, timezone.now()
+        try:
+            if action == "update":
+                services.update_variation(
+                    user=request.user,
+                    variation_id=pk,
+                    works_amount=v.get("works_amount", variation.works_amount),
+                    non_discounted_amount=v.get(
+                        "non_discounted_amount", variation.non_discounted_amount
+                    ),
+                    description=v.get("description"),
+                    confirm_negative=v.get("confirm_negative", False),
+                    now=now,
+                )
+            else:
+                services.annul_variation(
+                    user=request.user,
+                    variation_id=pk,
+                    note=v.get("note", ""),
+                    confirm_negative=v.get("confirm_negative", False),
+                    now=now,
+                )
+        except PtimError as exc:
+            _raise(exc)
+        return Response(VariationOut(Variation.objects.get(pk=pk)).data)
+
+
+class RefusalOut(serializers.ModelSerializer):
+    operator = serializers.CharField(source="membership.operator.name")
+    progressive = serializers.CharField(source="contract.progressive")
+    membership_status = serializers.CharField(source="membership.status")
+
+    class Meta:
+        model = Refusal
+        fields = [
+            "id",
+            "progressive",
+            "operator",
+            "booked_at",
+            "inserted_at",
+            "handling_deadline",
+            "justified",
+            "motivation",
+            "unlocked_at",
+            "membership_status",
+        ]
+
+
+class RefusalIn(serializers.Serializer):
+    justified = serializers.BooleanField(required=False, help_text="handle: SI (true) / NO")
+    motivation = serializers.CharField(max_length=4000)
+
+
+REFUSAL_ACTIONS = ("handle", "unlock")
+
+
+class RefusalAction(APIView):
+    """Gestione del rifiuto: giustificazione SI/NO (handle, DT competente) o sblocco di un
+    rifiuto scaduto (unlock, DG). Il secondo NO consecutivo esclude l'operatore (R-PTIM-129)."""
+
+    @extend_schema(
+        request=RefusalIn,
+        responses=RefusalOut,
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(REFUSAL_ACTIONS))
+        ],
+        operation_id="ptim_refusal_action",
+    )
+    def post(self, request, pk, action):
+        if action not in REFUSAL_ACTIONS:
+            raise exceptions.NotFound
+        get_refusal_for(request.user, pk=pk)
+        data = RefusalIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v, now = data.validated_data, timezone.now()
+        try:
+            if action == "handle":
+                if "justified" not in v:
+                    raise exceptions.ValidationError({"justified": ["Campo obbligatorio."]})
+                services.handle_refusal(
+                    user=request.user,
+                    refusal_id=pk,
+                    justified=v["justified"],
+                    motivation=v["motivation"],
+                    now=now,
+                )
+            else:
+                services.unlock_refusal(
+                    user=request.user, refusal_id=pk, motivation=v["motivation"], now=now
+                )
+        except PtimError as exc:
+            _raise(exc)
+        return Response(RefusalOut(Refusal.objects.get(pk=pk)).data)

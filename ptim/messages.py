@@ -24,6 +24,21 @@ A06 = gettext_lazy(
     "notifica coincida effettivamente con la data di prenotazione, al fine di evitare che il "
     "computo dei 10 gg. decorra da un momento ad essa successivo."
 )
+A07 = gettext_lazy(
+    "Si ricorda, inoltre che, entro i predetti 10 gg., l’operatore deve prendere visione della "
+    "documentazione tecnica di progetto ed effettuare il relativo sopralluogo."
+)
+A17 = gettext_lazy(
+    "La prenotazione è stata annullata automaticamente per scadenza del termine di 10 giorni. "
+    "La mancata comunicazione della scelta dell’operatore entro il termine è da considerarsi "
+    "RIFIUTO INGIUSTIFICATO, fatti salvi particolari motivi ritenuti giustificati dalla Stazione "
+    "Appaltante. Occorre: a) riprenotare l’operatore richiamando il progressivo annullato "
+    "mediante la funzione «Riprenotazione operatore per annullamento contratto»; b) inserire la "
+    "rinuncia dell’operatore riprenotato mediante la funzione «Rinuncia Impresa»; c) dichiarare "
+    "formalmente l’inutile decorso del termine concesso ed allegare tale dichiarazione a sistema "
+    "(che varrà come rinuncia); d) procedere alla prenotazione dell’operatore successivo, "
+    "automaticamente assegnato dal sistema."
+)
 A08 = gettext_lazy(
     "L’operatore non può confermare il contratto in quanto la/le classifica/che NOS/NOSI "
     "richieste sono decadute/annullate. Il sistema procederà ad individuare un nuovo operatore"
@@ -231,3 +246,36 @@ def a36(operator, amount) -> str:
 
 def a41(reason) -> str:
     return _("L’incremento del massimale non è consentito: %(m)s.") % {"m": reason}
+
+
+# confirmation prompts shown before the operation is sent (static ptim/ptim.js).
+def a37_accept(progressive) -> str:
+    return _("Confermi l’accettazione del contratto n. %(p)s?") % {"p": progressive}
+
+
+def a37_confirm(progressive) -> str:
+    return _(
+        "Confermi la conferma del contratto n. %(p)s? Il contratto passerà nello stato Definitivo."
+    ) % {"p": progressive}
+
+
+def a37_extend(date) -> str:
+    return _(
+        "Confermi la proroga del termine di stipula al %(d)s? La proroga è concessa una sola volta."
+    ) % {"d": date.strftime("%d/%m/%Y")}
+
+
+def a37_annul(progressive) -> str:
+    return _("Confermi l’annullamento del contratto n. %(p)s?") % {"p": progressive}
+
+
+def a37_justification() -> str:
+    return _("Confermi la giustificazione inserita? L’operazione non è modificabile.")
+
+
+def a37_exclude(operator) -> str:
+    return _("Confermi l’esclusione dell’operatore %(o)s?") % {"o": operator}
+
+
+def a37_readmit(operator) -> str:
+    return _("Confermi la riammissione dell’operatore %(o)s?") % {"o": operator}

@@ -4,13 +4,12 @@ transaction: outbox rows are delivered after commit by the kernel (and its sweep
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from procurement.accounts.models import Membership, Role, User
-from procurement.notifications.models import EmailOutbox, Notification
-from procurement.notifications.services import dispatch_email
+from procurement.notifications.models import Notification
+from procurement.notifications.services import Attachment, outbox_enqueue
 
 from .amounts import euro
 
@@ -71,14 +70,20 @@ def send(
     text: str = "",
     url: str = "",
     receipt_url: str = "",
+    attachments=(),
 ) -> list[str]:
-    """Write one outbox row per distinct address and one in-app notification per user."""
+    """Write one outbox row per distinct address and one in-app notification per user.
+
+    `attachments` (kernel `Attachment`s, e.g. the booking receipt) go with every e-mail; the
+    e-mail waits in the outbox until the PDF has been rendered.
+    """
     ctx = {
         "subject": subject,
         "text": text,
         "contract": contract,
         "url": url,
         "receipt_url": receipt_url,
+        "attached": [a.filename for a in attachments],
         "site_url": getattr(settings, "SITE_URL", ""),
     }
     if contract is not None:
@@ -90,14 +95,9 @@ def send(
         body = render_to_string("notifications/email/ptim_event_body.txt", ctx).strip() + "\n"
     sent = _unique(addresses)
     for address in sent:
-        row = EmailOutbox.objects.create(
-            to=address,
-            subject=subject[:255],
-            body_text=body,
-            created_at=now,
-            next_attempt_at=now,
+        outbox_enqueue(
+            to=address, subject=subject, body_text=body, attachments=attachments, now=now
         )
-        transaction.on_commit(lambda pk=row.pk: dispatch_email(pk))
     organisation = contract.contracting_authority if contract is not None else None
     seen = set()
     for user in in_app:
@@ -116,7 +116,17 @@ def send(
     return sent
 
 
-def contract_event(*, contract, subject, now, text="", receipt_url="", addresses=None):
+def receipt_attachment(receipt) -> Attachment:
+    progressive = receipt.context.get("progressive", receipt.pk)
+    prefix = "ricevuta" if receipt.kind == "BOOKING" else "ricevuta-nessun-operatore"
+    return Attachment(source=receipt, filename=f"{prefix}-{progressive}.pdf")
+
+
+def contract_event(*, contract, subject, now, text="", receipt=None, addresses=None):
+    """E-mail (five addresses unless given) and in-app list for an event on a contract.
+
+    `receipt` (a booking or unavailability receipt) is attached to the e-mails as a PDF.
+    """
     from django.urls import reverse
 
     users = list(sa_users(contract)) + list(supervisors(contract.agreement))
@@ -128,5 +138,6 @@ def contract_event(*, contract, subject, now, text="", receipt_url="", addresses
         in_app=users,
         text=text,
         url=reverse("ptim:contract-detail", args=[contract.pk]),
-        receipt_url=receipt_url,
+        receipt_url=reverse("ptim:receipt", args=[receipt.pk]) if receipt is not None else "",
+        attachments=[receipt_attachment(receipt)] if receipt is not None else (),
     )

@@ -81,7 +81,7 @@ def booking_context(contract, booking, now, *, renounced=()) -> dict:
         "renounced": list(renounced),
         "a02": str(M.A02),
         "a06": str(M.A06),
-        "a07": "",
+        "a07": str(M.A07),
     }
 
 
@@ -119,4 +119,8 @@ def render_receipt(receipt_id: int) -> bool:
         name = f"ricevuta-{locked.context.get('progressive', locked.pk)}-{locked.pk}.pdf"
         locked.file.save(name, ContentFile(data), save=False)
         locked.save()
+        # The e-mails carrying this receipt were waiting for it in the outbox (R-PTIM-144).
+        from procurement.notifications.services import outbox_release
+
+        outbox_release(source=locked)
     return True

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import messages as M
@@ -47,8 +48,10 @@ from .amounts import (
 from .deadlines import lapsed, local_date
 from .models import (
     AgreementOperator,
+    ClearanceKind,
     ClearanceLevel,
     ContractState,
+    FrameworkAgreement,
     InterventionCategory,
     InterventionType,
     OperatorStatus,
@@ -233,6 +236,120 @@ def contract_create(request):
     raise Http404
 
 
+def _live_amount(raw):
+    try:
+        return parse_amount(raw) if (raw or "").strip() else None
+    except ValueError:
+        return None
+
+
+@login_required
+def contract_create_live(request):
+    """Screen 1/2 of "Inserimento Contratto", refreshed by htmx (R-PTIM-009, R-PTIM-031).
+
+    `part=calc`: planned amount and lot from the amounts typed so far, plus the areas of that
+    lot within the user's competence (out-of-band swap of the area list). `part=residuals`
+    (polled): the residual availability of the AQ in force, of its chapters and of its
+    operators at the time of the request, and the operator the system would designate now.
+    `part=rebook`: the check of "Progressivo contratto annullato" on leaving the field
+    (R-PTIM-105). GET only: nothing is written.
+    """
+    user = request.user
+    if sa_organisation(user) is None:
+        raise PermissionDenied
+    from .selection import ranking, select_operator
+
+    g, now = request.GET, _now()
+    part = g.get("part", "calc")
+    if part == "rebook":
+        progressive = (g.get("annulled_progressive") or "").strip()
+        message = ""
+        if progressive:
+            try:
+                services.find_rebookable(user=user, progressive=progressive)
+            except PtimError as exc:
+                message = exc.message
+        return render(
+            request, "ptim/_live_rebook.html", {"message": message, "progressive": progressive}
+        )
+    amounts = {name: _live_amount(g.get(name)) for name in AMOUNT_FIELDS}
+    period = ReferencePeriod.objects.filter(pk=g.get("period") or 0, selectable=True).first()
+    works, safety = amounts["works_amount"], amounts["safety_costs"]
+    planned = works + safety if works is not None and safety is not None else None
+    cats = [amounts[n] for n in ("og1_amount", "og2_amount", "og11_amount")]
+    lot = None
+    if period is not None and all(v is not None for v in cats) and max(cats) > 0:
+        lot = services.lot_for(period, max(cats))
+    allowed = _areas_for(user)
+    on = local_date(now)
+    ctx = {"planned": euro(planned) if planned is not None else "", "lot": lot, "now": now}
+    if part == "calc":
+        areas = allowed
+        if lot is not None:
+            with_aq = FrameworkAgreement.objects.filter(
+                period=period,
+                lots=lot,
+                cancelled=False,
+                valid_from__lte=on,
+                valid_until__gte=on,
+            ).values("territorial_area_id")
+            areas = allowed.filter(pk__in=with_aq)
+        # The area list is replaced only when the lot changes, so a choice is never reset.
+        shown = g.get("shown_lot", "")
+        ctx.update(
+            areas=areas,
+            selected=g.get("territorial_area", ""),
+            swap_areas=shown != (str(lot.pk) if lot else ""),
+        )
+        return render(request, "ptim/_live_calc.html", ctx)
+    area = allowed.filter(pk=g.get("territorial_area") or 0).first()
+    agreement = (
+        services.agreement_in_force(period=period, area=area, lot=lot, on=on)
+        if period is not None and area is not None and lot is not None
+        else None
+    )
+    if agreement is not None:
+        level = (
+            int(g["required_clearance"]) if (g.get("required_clearance") or "").isdigit() else None
+        )
+        selection = (
+            select_operator(
+                agreement=agreement,
+                works_amount=works,
+                safety_costs=safety,
+                required_level=level,
+                on_date=on,
+            )
+            if works is not None and safety is not None
+            else None
+        )
+        chapter_id = g.get("spending_chapter") or ""
+        ctx.update(
+            agreement=agreement,
+            aq_residual=euro(agreement_residual(agreement)),
+            chapters=[
+                {
+                    "c": c,
+                    "residual": euro(r := chapter_residual(agreement, c)),
+                    "selected": str(c.pk) == chapter_id,
+                    "short": selection is not None and r < selection.amount,
+                }
+                for c in services.chapters_for(user=user, agreement=agreement)
+            ],
+            members=[
+                {
+                    "m": m,
+                    "residual": euro(operator_residual(m)),
+                    "proposed": selection is not None and selection.membership.pk == m.pk,
+                }
+                for m in ranking(agreement)
+            ],
+            selection=selection,
+            selection_total=euro(selection.amount) if selection else "",
+        )
+    return render(request, "ptim/_live_residuals.html", ctx)
+
+
 def _rebook(request, progressive, step, now):
     user = request.user
     try:
@@ -246,6 +363,9 @@ def _rebook(request, progressive, step, now):
                 user=user,
                 progressive=progressive,
                 measured_basis_confirmed=request.POST.get("measured_basis_confirmed") == "on",
+                corrections={
+                    k: request.POST[k] for k in services.REBOOK_EDITABLE if k in request.POST
+                },
                 now=now,
             )
         except PtimError as exc:
@@ -299,6 +419,24 @@ def _operations(user, contract, now) -> dict:
     return ops
 
 
+def _prompts(contract) -> dict:
+    """A-37 texts of the operations of the contract page."""
+    from .deadlines import stipula_deadline
+
+    p = contract.progressive
+    extended_to = (
+        stipula_deadline(local_date(contract.accepted_at), extended=True)
+        if contract.accepted_at
+        else None
+    )
+    return {
+        "accept": M.a37_accept(p),
+        "confirm": M.a37_confirm(p),
+        "extend": M.a37_extend(extended_to) if extended_to else "",
+        "annul": M.a37_annul(p),
+    }
+
+
 @login_required
 def contract_detail(request, pk):
     user = request.user
@@ -350,6 +488,9 @@ def contract_detail(request, pk):
             "supervisor": can_supervise(user, contract.agreement),
             "a06": M.A06,
             "a08": M.A08,
+            "a17": M.A17,
+            "documents": sorted(contract_documents(contract).items()),
+            "prompts": _prompts(contract),
             "chapters": services.chapters_for(user=user, agreement=contract.agreement)
             if is_dg(user)
             else [],
@@ -482,6 +623,7 @@ def variation_action(request, pk, action):
                 variation_id=pk,
                 works_amount=_amount(request.POST, "works_amount") or 0,
                 non_discounted_amount=_amount(request.POST, "non_discounted_amount") or 0,
+                description=request.POST.get("description") or None,
                 confirm_negative=request.POST.get("confirm_negative") == "on",
                 now=now,
             )
@@ -500,6 +642,46 @@ def variation_action(request, pk, action):
     except PtimError as exc:
         messages.error(request, exc.message)
     return redirect("ptim:contract-detail", contract.pk)
+
+
+def contract_documents(contract) -> dict:
+    """Documents attached to a contract, by StoredDocument id → label."""
+    out = {}
+    for field, label in (
+        ("acceptance_document", _("Documento di accettazione")),
+        ("stipula_document", _("Documento di stipula del contratto")),
+        ("rescission_document", _("Documento di rescissione/risoluzione")),
+    ):
+        doc_id = getattr(contract, f"{field}_id")
+        if doc_id:
+            out[doc_id] = label
+    for refusal in contract.refusals.all():
+        out[refusal.waiver_document_id] = _("File rinuncia impresa")
+    for variation in contract.variations.all():
+        for doc in variation.documents.all():
+            out[doc.pk] = _("Documento autorizzativo della variazione")
+    return out
+
+
+@login_required
+def contract_document(request, pk, doc_pk):
+    """Download of a contract's document for whoever may see the contract (the SA, the
+    competent DT, the DG, and read access by territorial competence): the kernel's own
+    download is limited to the uploading organisation."""
+    from procurement.documents.models import StoredDocument
+
+    contract = get_contract_for(request.user, pk=pk)
+    if doc_pk not in contract_documents(contract):
+        raise Http404
+    version = StoredDocument.objects.get(pk=doc_pk).current_version
+    if version is None:
+        raise Http404
+    return FileResponse(
+        version.file.open("rb"),
+        as_attachment=True,
+        filename=version.original_name,
+        content_type=version.content_type,
+    )
 
 
 @login_required
@@ -522,12 +704,43 @@ def receipt_download(request, pk):
 # --- search -------------------------------------------------------------------------------------
 
 
-@login_required
-def contract_search(request):
-    qs = visible_contracts(request.user).select_related(
-        "membership__operator", "agreement", "contracting_authority", "lot", "spending_chapter"
-    )
-    g = request.GET
+SEARCH_FILTERS = (
+    "progressive",
+    "q",
+    "state",
+    "period",
+    "lot",
+    "territorial_area",
+    "agreement",
+    "operator",
+    "contracting_authority",
+    "spending_chapter",
+    "intervention_identifier",
+    "rup",
+    "booked_from",
+    "booked_to",
+)
+
+
+def _search(user, g):
+    """Contracts within the user's competence filtered as D-49 says; (queryset, errors)."""
+    errors = []
+    qs = visible_contracts(user)
+
+    def ident(name):
+        raw = (g.get(name) or "").strip()
+        if raw and not raw.isdigit():
+            errors.append(_("Filtro non valido: %(f)s.") % {"f": name})
+            return None
+        return int(raw) if raw else None
+
+    progressive = (g.get("progressive") or "").strip()
+    if progressive:
+        # exact number (325a) or root (325 → 325, 325a, 325b …)
+        qs = qs.filter(
+            Q(progressive__iexact=progressive)
+            | (Q(progressive_root=int(progressive)) if progressive.isdigit() else Q(pk__in=[]))
+        )
     if g.get("q"):
         q = g["q"].strip()
         qs = qs.filter(
@@ -538,16 +751,169 @@ def contract_search(request):
         )
     if g.get("state") in ContractState.values:
         qs = qs.filter(state=g["state"])
-    if g.get("agreement"):
-        qs = qs.filter(agreement_id=g["agreement"]) if g["agreement"].isdigit() else qs.none()
-    page = Paginator(qs.order_by("-progressive_root", "-rebooking_index"), 50).get_page(
-        g.get("page")
+    for name, lookup in (
+        ("period", "period_id"),
+        ("lot", "lot__number"),
+        ("territorial_area", "territorial_area_id"),
+        ("agreement", "agreement_id"),
+        ("operator", "membership__operator_id"),
+        ("contracting_authority", "contracting_authority_id"),
+        ("spending_chapter", "spending_chapter_id"),
+    ):
+        value = ident(name)
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+    if g.get("intervention_identifier"):
+        qs = qs.filter(intervention_identifier__iexact=g["intervention_identifier"].strip())
+    if g.get("rup"):
+        for word in g["rup"].split():
+            qs = qs.filter(Q(rup_first_name__icontains=word) | Q(rup_last_name__icontains=word))
+    for name, lookup in (("booked_from", "booking_date__gte"), ("booked_to", "booking_date__lte")):
+        raw = (g.get(name) or "").strip()
+        if raw:
+            try:
+                qs = qs.filter(**{lookup: datetime.date.fromisoformat(raw)})
+            except ValueError:
+                errors.append(_("Data non valida: %(d)s.") % {"d": raw})
+    qs = qs.select_related(
+        "membership__operator",
+        "agreement",
+        "contracting_authority",
+        "lot",
+        "territorial_area",
+        "spending_chapter",
     )
+    return qs.order_by("-progressive_root", "-rebooking_index"), errors
+
+
+def _with_variation_totals(qs):
+    """Annotate the sum of the non-annulled variations (for the rows actually listed: a
+    correlated subquery inside the paginator's COUNT would be evaluated for every row)."""
+    from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    money = DecimalField(max_digits=14, decimal_places=2)
+    variations = (
+        Variation.objects.filter(contract=OuterRef("pk"), annulled_at__isnull=True)
+        .values("contract")
+        .annotate(t=Sum("total_amount"))
+        .values("t")
+    )
+    return qs.annotate(
+        variations_total=Coalesce(Subquery(variations, output_field=money), Value(0, money))
+    )
+
+
+def _search_choices(user):
+    from procurement.accounts.models import Organisation
+
+    from .models import EconomicOperator, SpendingChapter
+
+    agreements = visible_agreements(user)
+    contracts = visible_contracts(user)
+    return {
+        "states": ContractState.choices,
+        "periods": ReferencePeriod.objects.all(),
+        "lots": (1, 2, 3),
+        "areas": TerritorialArea.objects.filter(
+            pk__in=agreements.values("territorial_area_id")
+        ).order_by("name"),
+        "agreements": agreements.order_by("identifier"),
+        "operators": EconomicOperator.objects.filter(memberships__agreement__in=agreements)
+        .distinct()
+        .order_by("name"),
+        "authorities": Organisation.objects.filter(
+            pk__in=contracts.values("contracting_authority_id")
+        ).order_by("name"),
+        "chapters": SpendingChapter.objects.all(),
+    }
+
+
+@login_required
+def contract_search(request):
+    """ "RICERCA" → "Elenco contratti" (R-PTIM-137, R-PTIM-138, D-49)."""
+    qs, errors = _search(request.user, request.GET)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    ids = [c.pk for c in page.object_list]
+    page.object_list = list(_with_variation_totals(qs.filter(pk__in=ids)))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "ptim/contract_list.html",
-        {"page": page, "states": ContractState.choices, "filters": g},
+        {
+            "page": page,
+            "filters": request.GET,
+            "query": query.urlencode(),
+            "search_errors": errors,
+            **_search_choices(request.user),
+        },
     )
+
+
+EXPORT_COLUMNS = (
+    gettext_lazy("Progressivo"),
+    gettext_lazy("Data di prenotazione"),
+    gettext_lazy("Stazione Appaltante"),
+    gettext_lazy("Accordo Quadro"),
+    gettext_lazy("Lotto"),
+    gettext_lazy("Ambito territoriale"),
+    gettext_lazy("Operatore"),
+    gettext_lazy("Stato"),
+    gettext_lazy("Importo dei lavori pianificato"),
+    gettext_lazy("Importo complessivo dell’appalto"),
+    gettext_lazy("Importo complessivo dell’appalto + varianti"),
+    gettext_lazy("Capitolo di spesa"),
+    gettext_lazy("Identificativo MU/intervento"),
+    gettext_lazy("RUP/Referente"),
+)
+
+
+@login_required
+def contract_export(request):
+    """The search results (same filters and competence) as CSV for spreadsheets: ';' separated,
+    UTF-8 with BOM, amounts in Italian format, streamed so that large results do not load all
+    rows in memory."""
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    qs, errors = _search(request.user, request.GET)
+    qs = _with_variation_totals(qs)
+    if errors:
+        return HttpResponse(" ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo(), delimiter=";")
+
+    def rows():
+        yield "\ufeff" + writer.writerow([str(c) for c in EXPORT_COLUMNS])
+        for c in qs.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    c.progressive,
+                    c.booking_date.strftime("%d/%m/%Y") if c.booking_date else "",
+                    c.contracting_authority.name,
+                    c.agreement.identifier,
+                    str(c.lot.label),
+                    c.territorial_area.name,
+                    c.membership.operator.name,
+                    str(c.get_state_display()),
+                    euro(c.planned_amount),
+                    euro(c.total_amount),
+                    euro(c.total_amount + c.variations_total),
+                    c.spending_chapter.label,
+                    c.intervention_identifier or "",
+                    f"{c.rup_first_name} {c.rup_last_name}",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="contratti-ptim.csv"'
+    return response
 
 
 # --- agreements ---------------------------------------------------------------------------------
@@ -600,6 +966,9 @@ def agreement_detail(request, pk):
             )[:200],
             "is_dg": is_dg(user),
             "supervisor": can_supervise(user, agreement),
+            "competent": can_supervise(user, agreement),
+            "kinds": ClearanceKind.choices,
+            "levels": ClearanceLevel.choices,
         },
     )
 
@@ -621,6 +990,43 @@ def agreement_action(request, pk, action):
                 now=now,
             )
             messages.success(request, _("Incremento del massimale applicato."))
+        elif action == "edit":
+            from .agreements import update_agreement
+
+            fields = ("name", "referent_name", "referent_email", "price_list")
+            data = {k: request.POST.get(k, "") for k in (*fields, "valid_from", "valid_until")}
+            if request.POST.get("increase_pct"):
+                data["increase_pct"] = request.POST["increase_pct"]
+            update_agreement(user=user, agreement_id=pk, data=data, now=now)
+            messages.success(request, _("Valori preimpostati dell’Accordo Quadro modificati."))
+        elif action == "member":
+            from .agreements import update_membership
+
+            m = agreement.operators.filter(pk=request.POST.get("membership") or 0).first()
+            if m is None:
+                raise Http404
+            keys = ("score", "ranking_position", "discount_pct", "base_threshold")
+            update_membership(
+                user=user,
+                membership_id=m.pk,
+                data={k: request.POST[k] for k in keys if request.POST.get(k, "").strip()},
+                now=now,
+            )
+            messages.success(request, _("Valori dell’operatore modificati."))
+        elif action == "clearance":
+            from .agreements import save_clearance
+
+            m = agreement.operators.filter(pk=request.POST.get("membership") or 0).first()
+            if m is None:
+                raise Http404
+            keys = ("kind", "level", "reference", "issued_on", "valid_until", "annulled_on")
+            save_clearance(
+                user=user,
+                operator_id=m.operator_id,
+                data={k: request.POST.get(k, "") for k in keys},
+                now=now,
+            )
+            messages.success(request, _("Nulla osta di sicurezza registrato."))
         elif action == "ceiling":
             services.set_chapter_ceiling(
                 user=user,
@@ -660,9 +1066,18 @@ def refusals(request, membership_pk):
     now = _now()
     rows = []
     for r in m.refusals.select_related("contract").order_by("booked_at", "pk"):
+        # D-44: the operator's contracts of the same AQ that were Accettato or Definitivo on
+        # the refused booking date (an aid: the system never decides the justification).
+        busy = (
+            m.contracts.filter(accepted_at__lte=r.booked_at)
+            .exclude(annulled_at__lte=r.booked_at)
+            .exclude(rescinded_at__lte=r.booked_at)
+            .select_related("contracting_authority")
+        )
         rows.append(
             {
                 "r": r,
+                "busy": busy,
                 "handleable": services.refusal_handleable(r, now),
                 "expired_msg": M.a30(r.handling_deadline)
                 if r.justified is None and not services.refusal_handleable(r, now)
@@ -681,6 +1096,9 @@ def refusals(request, membership_pk):
             "competent": services.is_competent_dt(user, m.agreement),
             "a32": M.A32,
             "active": m.status == OperatorStatus.ACTIVE,
+            "prompt_handle": M.a37_justification(),
+            "prompt_exclude": M.a37_exclude(m.operator.name),
+            "prompt_readmit": M.a37_readmit(m.operator.name),
         },
     )
 

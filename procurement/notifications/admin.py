@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import EmailOutbox, Notification
+from .models import EmailAttachment, EmailOutbox, Notification
 from .services import outbox_requeue
 
 
@@ -39,8 +39,23 @@ class NotificationAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
+class EmailAttachmentInline(admin.TabularInline):
+    model = EmailAttachment
+    extra = 0
+    fields = ["filename", "mimetype", "source_type", "source_id", "source_field"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(EmailOutbox)
 class EmailOutboxAdmin(ReadOnlyAdmin):
+    inlines = [EmailAttachmentInline]
     list_display = [
         "created_at",
         "to",

@@ -80,3 +80,38 @@ class EmailOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+class EmailAttachment(models.Model):
+    """A file attached to an outbox e-mail, referenced (not copied) by the object holding it.
+
+    The source is any model instance with a file field (a kernel document version, a receipt of
+    a module …). The e-mail waits, still pending, until that file exists: a receipt rendered after
+    commit is attached as soon as it is ready (`outbox_release`), never replaced by a link.
+    """
+
+    email = models.ForeignKey(
+        EmailOutbox,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("e-mail"),
+    )
+    filename = models.CharField(_("nome del file"), max_length=255)
+    mimetype = models.CharField(_("tipo"), max_length=100, default="application/pdf")
+    source_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("tipo dell'oggetto"),
+    )
+    source_id = models.PositiveBigIntegerField(_("id dell'oggetto"))
+    source_field = models.CharField(_("campo del file"), max_length=100, default="file")
+
+    class Meta:
+        verbose_name = _("allegato dell'e-mail")
+        verbose_name_plural = _("allegati delle e-mail")
+        ordering = ["email", "pk"]
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,11 +20,105 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .models import EmailOutbox, Notification, OutboxStatus
+from .models import EmailAttachment, EmailOutbox, Notification, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# An e-mail whose attachment is not there yet (e.g. a PDF rendered after commit) stays pending:
+# it is retried every ATTACHMENT_RETRY and fails only if the file is still missing after
+# ATTACHMENT_MAX_WAIT from its creation.
+ATTACHMENT_RETRY = timedelta(minutes=1)
+ATTACHMENT_MAX_WAIT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to attach: `source` is a saved model instance, `field` the name of its file field."""
+
+    source: object
+    filename: str
+    field: str = "file"
+    mimetype: str = "application/pdf"
+
+
+class AttachmentNotReady(Exception):
+    pass
+
+
+def outbox_enqueue(
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    notification: Notification | None = None,
+    attachments: Iterable[Attachment] = (),
+    now=None,
+) -> EmailOutbox:
+    """Write one outbox e-mail (with its attachments) in the caller's transaction.
+
+    It is handed to Celery after commit; nothing is sent for a rolled-back transaction.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    now = now or timezone.now()
+    row = EmailOutbox.objects.create(
+        notification=notification,
+        to=to,
+        subject=subject[:255],
+        body_text=body_text,
+        body_html=body_html,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    for item in attachments:
+        EmailAttachment.objects.create(
+            email=row,
+            filename=item.filename[:255],
+            mimetype=item.mimetype,
+            source_type=ContentType.objects.get_for_model(item.source),
+            source_id=item.source.pk,
+            source_field=item.field,
+        )
+    transaction.on_commit(lambda pk=row.pk: dispatch_email(pk))
+    return row
+
+
+def outbox_release(*, source, now=None) -> int:
+    """The file of `source` now exists: hand the e-mails waiting for it to Celery at once.
+
+    Returns how many e-mails were released (the sweeper would send them anyway, later).
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    now = now or timezone.now()
+    ids = list(
+        EmailOutbox.objects.filter(
+            status=OutboxStatus.PENDING,
+            attachments__source_type=ContentType.objects.get_for_model(source),
+            attachments__source_id=source.pk,
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        EmailOutbox.objects.filter(pk__in=ids).update(next_attempt_at=now)
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: dispatch_email(pk))
+    return len(ids)
+
+
+def _attachment_content(attachment: EmailAttachment) -> bytes:
+    model = attachment.source_type.model_class()
+    source = model._default_manager.filter(pk=attachment.source_id).first() if model else None
+    if source is None:
+        raise AttachmentNotReady(f"{attachment.filename}: oggetto {attachment.source_id} assente")
+    field_file = getattr(source, attachment.source_field, None)
+    if not field_file:
+        raise AttachmentNotReady(f"{attachment.filename}: file non ancora disponibile")
+    with field_file.open("rb") as handle:
+        return handle.read()
 
 
 def _render(template: str, context: dict) -> tuple[str, str, str]:
@@ -47,9 +142,14 @@ def notify(
     url: str = "",
     email: bool = True,
     now=None,
+    attachments: Iterable[Attachment] = (),
 ) -> list[Notification]:
-    """Create an in-app notification (and an outbox e-mail) for each recipient user."""
+    """Create an in-app notification (and an outbox e-mail) for each recipient user.
+
+    `attachments` (optional) are attached to every e-mail; see `Attachment`.
+    """
     now = now or timezone.now()
+    attachments = tuple(attachments)
     created = []
     for user in recipients:
         ctx = {**context, "recipient": user, "url": url, "site_url": settings.SITE_URL}
@@ -65,16 +165,15 @@ def notify(
         )
         created.append(notification)
         if email and user.email:
-            outbox = EmailOutbox.objects.create(
+            outbox_enqueue(
                 notification=notification,
                 to=user.email,
-                subject=subject[:255],
+                subject=subject,
                 body_text=text,
                 body_html=html,
-                created_at=now,
-                next_attempt_at=now,
+                attachments=attachments,
+                now=now,
             )
-            transaction.on_commit(lambda pk=outbox.pk: dispatch_email(pk))
     return created
 
 
@@ -109,6 +208,19 @@ def email_deliver(*, outbox_id: int, now=None) -> str:
         )
         if row.body_html:
             message.attach_alternative(row.body_html, "text/html")
+        try:
+            for attachment in row.attachments.select_related("source_type"):
+                message.attach(
+                    attachment.filename, _attachment_content(attachment), attachment.mimetype
+                )
+        except AttachmentNotReady as exc:
+            # Not an attempt: the e-mail waits for its file (bounded by ATTACHMENT_MAX_WAIT).
+            row.last_error = str(exc)[:2000]
+            if now - row.created_at > ATTACHMENT_MAX_WAIT:
+                row.status = OutboxStatus.FAILED
+            row.next_attempt_at = now + ATTACHMENT_RETRY
+            row.save(update_fields=["last_error", "status", "next_attempt_at"])
+            return "waiting"
         row.attempts += 1
         try:
             message.send()

@@ -16,3 +16,9 @@ def get(mapping, key):
 @register.filter
 def euro(value):
     return _euro(value)
+
+
+@register.filter
+def add_money(value, other):
+    """Decimal sum for templates (the built-in `add` converts to int)."""
+    return (value or 0) + (other or 0)

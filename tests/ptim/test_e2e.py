@@ -23,6 +23,14 @@ def _file(name):
 def test_e2e_booking_acceptance_confirmation_variant_and_waiver(f0, page, log_in, output_dir):
     # The journey runs at real time: keep the fixture's AQ in force today.
     FrameworkAgreement.objects.filter(pk=f0.aq.pk).update(valid_until=datetime.date(2099, 12, 31))
+    # every prompt is recorded; `dismiss` makes the next one answer "Annulla".
+    prompts, dismiss = [], []
+
+    def on_dialog(dialog):
+        prompts.append(dialog.message)
+        dialog.dismiss() if dismiss and dismiss.pop() else dialog.accept()
+
+    page.on("dialog", on_dialog)
     log_in(f0.p1)
     page.goto("/ptim/")
     page.get_by_test_id("ptim-insert").click()
@@ -39,7 +47,12 @@ def test_e2e_booking_acceptance_confirmation_variant_and_waiver(f0, page, log_in
     }
     for name, value in fill.items():
         page.locator(f"#id_{name}").fill(value)
+    # Screen 1 refreshes by htmx (static script, CSP without inline scripts).
+    expect(page.get_by_test_id("live-planned")).to_contain_text("€ 105.000,00")
+    expect(page.get_by_test_id("live-lot")).to_contain_text("Lotto 1")
     page.locator("#id_territorial_area").select_option(label="Lombardia")
+    expect(page.get_by_test_id("live-proposed")).to_contain_text("Alfa Costruzioni S.r.l.")
+    expect(page.get_by_test_id("live-aq-residual")).to_have_text("€ 1.000.000,00")
     page.get_by_test_id("btn-avanti").click()
     expect(page.get_by_test_id("proposed-operator")).to_have_text("Alfa Costruzioni S.r.l.")
     expect(page.get_by_test_id("proposed-total")).to_have_text("€ 85.000,00")
@@ -75,7 +88,15 @@ def test_e2e_booking_acceptance_confirmation_variant_and_waiver(f0, page, log_in
     page.get_by_test_id("op-accept").locator("button").click()
     expect(page.get_by_test_id("state")).to_have_text("Accettato")
     # confirmation with the signed contract
+    assert prompts == ["Confermi l’accettazione del contratto n. 325?"]
     page.locator("#s_doc").set_input_files(_file("contratto_325.pdf"))
+    dismiss.append(True)
+    page.get_by_test_id("op-confirm").locator("button").click()
+    assert prompts[-1] == (
+        "Confermi la conferma del contratto n. 325? Il contratto passerà nello stato Definitivo."
+    )
+    expect(page.get_by_test_id("state")).to_have_text("Accettato")  # answered "Annulla"
+    assert Contract.objects.get(progressive="325").state == ContractState.ACCEPTED
     page.get_by_test_id("op-confirm").locator("button").click()
     expect(page.get_by_test_id("state")).to_have_text("Definitivo")
     # a variant
