@@ -139,3 +139,12 @@ def log_in(page):
         page.wait_for_url("**/")
 
     return do
+
+
+def pdf_screenshot(page, pdf: Path, png: Path) -> None:
+    """The first page of a PDF as chromium's own PDF viewer draws it, saved as PNG."""
+    viewer = page.context.new_page()
+    viewer.goto(pdf.resolve().as_uri())
+    viewer.wait_for_timeout(2_000)  # the viewer draws the page after the load event
+    viewer.screenshot(path=str(png))
+    viewer.close()

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from adesioni.models import Adhesion, AdhesionStatus, OrderStatus, SupplyOrder
 from adesioni.tasks import render_summary_pdf
 from procurement.anac import operations
+from tests.browser import pdf_screenshot
 
 from .conftest import ne_url
 
@@ -131,6 +132,11 @@ def test_as_ade_01_ipotesi_a_in_the_browser(
     generated = pdf_path.read_bytes()
     assert generated.startswith(b"%PDF")
     (output_dir / "adesioni-scheda-di-sintesi.pdf").write_bytes(generated)
+    pdf_screenshot(
+        page,
+        output_dir / "adesioni-scheda-di-sintesi.pdf",
+        output_dir / "adesioni-scheda-di-sintesi.png",
+    )
     page.get_by_test_id("signed-file").set_input_files(
         {
             "name": "scheda.pdf.p7m",

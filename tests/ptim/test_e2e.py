@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
 from ptim.models import Contract, ContractState, FrameworkAgreement, Receipt
 from ptim.pdf import render_receipt
+from tests.browser import pdf_screenshot
 
 from .conftest import PDF
 
@@ -72,16 +72,8 @@ def test_e2e_booking_acceptance_confirmation_variant_and_waiver(f0, page, log_in
     assert render_receipt(receipt.pk)  # what the Celery worker does after commit
     receipt.refresh_from_db()
     (output_dir / "ptim-ricevuta-325.pdf").write_bytes(receipt.file.read())
-    # The receipt's own HTML, as WeasyPrint lays it out, for a visual check of the PDF.
-    receipt_page = page.context.new_page()
-    receipt_page.set_content(
-        render_to_string(
-            "ptim/pdf/booking_receipt.html",
-            {"c": receipt.context, "generated": "", "receipt": receipt},
-        )
-    )
-    receipt_page.screenshot(path=str(output_dir / "ptim-ricevuta-325.png"), full_page=True)
-    receipt_page.close()
+    # The PDF itself, first page, as chromium's PDF viewer draws it.
+    pdf_screenshot(page, output_dir / "ptim-ricevuta-325.pdf", output_dir / "ptim-ricevuta-325.png")
 
     # acceptance
     page.locator("#acc_doc").set_input_files(_file("accettazione_alfa.pdf"))
