@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.utils import timezone
 
 from procurement.accounts.models import Organisation, User
-from procurement.pcp.models import PcpAppalto
+from procurement.pcp.models import PcpAppalto, ProcedureRole, ProcedureRoleKind
+from procurement.pcp.services import procedure_role_grant
 
 from .models import OperatorSource
 from .services import appalto_operator_register
@@ -40,7 +42,23 @@ def seed() -> str:
         )
     for tax_code, name, source in OPERATORS:
         appalto_operator_register(appalto=appalto, tax_code=tax_code, name=name, source=source)
+    # R-FVOE-002: fvoe.sua (FVOE profile) is the "RUP PdG" of the demo procedure, granted by the
+    # RUP of the appalto through the audited service; rup.sua holds "RUP RdO" as its RUP.
+    fvoe_user = User.objects.filter(username="fvoe.sua").first()
+    if (
+        fvoe_user is not None
+        and not ProcedureRole.objects.filter(
+            appalto=appalto, user=fvoe_user, role=ProcedureRoleKind.RUP_PDG
+        ).exists()
+    ):
+        procedure_role_grant(
+            actor=appalto.rup,
+            appalto=appalto,
+            user=fvoe_user,
+            role=ProcedureRoleKind.RUP_PDG,
+            now=timezone.now(),
+        )
     return (
         f"FVOE: appalto «{appalto.subject}» con {len(OPERATORS)} operatori economici "
-        "(utenti fvoe.sua e rup.sua)."
+        "(utenti fvoe.sua, RUP PdG, e rup.sua, RUP dell'appalto)."
     )

@@ -3,6 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from procurement.accounts.models import Membership, User
+from procurement.pcp.models import ProcedureRoleKind
+
 from .document_requests import requestable_types
 
 
@@ -49,3 +52,21 @@ class DocumentRequestForm(forms.Form):
             if value:
                 data[name] = value
         return data
+
+
+class ProcedureRoleForm(forms.Form):
+    """ "Ruoli sulla procedura": a user of the authority and the role to give him."""
+
+    user = forms.ModelChoiceField(label=_("Utente"), queryset=None, empty_label=_("Scegliere…"))
+    role = forms.ChoiceField(label=_("Ruolo sulla procedura"))
+
+    def __init__(self, *args, appalto, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = Membership.objects.active().filter(organisation=appalto.organisation)
+        self.fields["user"].queryset = (
+            User.objects.filter(is_active=True, pk__in=members.values("user_id"))
+            .order_by("last_name", "first_name", "username")
+            .distinct()
+        )
+        self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["role"].choices = ProcedureRoleKind.choices

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 
 from procurement.accounts.access import get_object_for_user, organisations_of
-from procurement.accounts.models import Role
 from procurement.anac.models import AnacTransmission
 from procurement.pcp.models import PcpAppalto
+from procurement.pcp.selectors import procedure_roles_of, procedure_roles_q
 
 from .models import (
     ENDED_STATUSES,
@@ -17,39 +18,60 @@ from .models import (
     FvoeDocumentVersion,
     FvoeSkippedCheck,
 )
-from .services import conf
+from .services import fvoe_procedure_roles, fvoe_profile_roles, msg_no_fvoe_access
 
 
 def fvoe_roles() -> list[str]:
-    return list(conf("FVOE_ALLOWED_ROLES", (Role.FVOE,)))
+    """The organisation-level profiles of setting FVOE_ALLOWED_ROLES (default: FVOE)."""
+    return fvoe_profile_roles()
+
+
+def _fvoe_appalti(user):
+    """Appalti of the authorities where `user` holds the FVOE profile AND where he holds one of
+    the procedure roles of FVOE_ALLOWED_PROCEDURE_ROLES (R-FVOE-002/003, D-FVOE-01)."""
+    qs = PcpAppalto.objects.select_related("organisation", "rup")
+    if user.is_superuser:
+        return qs
+    return qs.filter(organisation__in=organisations_of(user, roles=fvoe_roles())).filter(
+        procedure_roles_q(user, fvoe_procedure_roles())
+    )
 
 
 def has_fvoe_profile(user) -> bool:
+    """Whether the "Fascicolo Virtuale" menu is shown: the FVOE profile and an allowed procedure
+    role on at least one appalto of that authority (R-FVOE-002)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return user.is_superuser or organisations_of(user, roles=fvoe_roles()).exists()
+    return user.is_superuser or _fvoe_appalti(user).exists()
 
 
 def appalti_for_fvoe(user):
-    """Appalti of the authorities where `user` holds the FVOE profile."""
-    qs = PcpAppalto.objects.select_related("organisation", "rup")
-    if not user.is_superuser:
-        qs = qs.filter(organisation__in=organisations_of(user, roles=fvoe_roles()))
-    return qs.annotate(
-        n_operators=Count("fvoe_operators", distinct=True),
-        n_authorised=Count(
-            "fvoe_authorizations",
-            filter=Q(fvoe_authorizations__status=AuthorizationStatus.AUTHORISED),
-            distinct=True,
-        ),
-    ).order_by("-created_at")
+    """Appalti where `user` may use the FVOE functions."""
+    if not getattr(user, "is_authenticated", False):
+        return PcpAppalto.objects.none()
+    return (
+        _fvoe_appalti(user)
+        .annotate(
+            n_operators=Count("fvoe_operators", distinct=True),
+            n_authorised=Count(
+                "fvoe_authorizations",
+                filter=Q(fvoe_authorizations__status=AuthorizationStatus.AUTHORISED),
+                distinct=True,
+            ),
+        )
+        .order_by("-created_at")
+    )
 
 
 def get_appalto_for_fvoe(user, pk) -> PcpAppalto:
-    """The appalto, or 404 (not visible) / 403 (visible, but no FVOE profile)."""
-    return get_object_for_user(
+    """The appalto, or 404 (not visible) / 403 (visible, but no FVOE profile or no allowed
+    procedure role on it)."""
+    appalto = get_object_for_user(
         PcpAppalto.objects.select_related("organisation", "rup"), user, roles=fvoe_roles(), pk=pk
     )
+    if not user.is_superuser and not (procedure_roles_of(user, appalto) & fvoe_procedure_roles()):
+        raise PermissionDenied(msg_no_fvoe_access())
+    return appalto
 
 
 def get_authorization_for_user(user, pk) -> FvoeAuthorization:

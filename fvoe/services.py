@@ -40,7 +40,8 @@ from procurement.anac.transport import CallContext
 from procurement.audit.services import audit_record
 from procurement.notifications.models import Notification
 from procurement.notifications.services import notify
-from procurement.pcp.models import PcpAppalto
+from procurement.pcp.models import PcpAppalto, ProcedureRoleKind
+from procurement.pcp.selectors import procedure_roles_of
 
 from .models import (
     ANAC_STATUS,
@@ -186,21 +187,53 @@ def appalto_operator_register(
 # --- who may act, with which identity ---------------------------------------------------------
 
 
+def fvoe_profile_roles() -> list[str]:
+    """Organisation-level profiles that unlock the functions (setting FVOE_ALLOWED_ROLES)."""
+    return [str(role) for role in conf("FVOE_ALLOWED_ROLES", (Role.FVOE,))]
+
+
+def fvoe_procedure_roles() -> set[str]:
+    """R-FVOE-003: procedure roles that unlock the functions (FVOE_ALLOWED_PROCEDURE_ROLES)."""
+    return {
+        str(role)
+        for role in conf(
+            "FVOE_ALLOWED_PROCEDURE_ROLES",
+            (ProcedureRoleKind.RUP_RDO, ProcedureRoleKind.RUP_PDG),
+        )
+    }
+
+
+def has_fvoe_profile_in(user, appalto: PcpAppalto) -> bool:
+    return any(has_role(user, role, appalto.organisation) for role in fvoe_profile_roles())
+
+
 def can_use_fvoe(user, appalto: PcpAppalto) -> bool:
-    """Release 1: the FVOE profile in the appalto's contracting authority (see README of app)."""
+    """R-FVOE-002 / D-FVOE-01: the FVOE profile in the appalto's contracting authority AND a
+    procedure role on the appalto among FVOE_ALLOWED_PROCEDURE_ROLES (release 1: RUP RdO, RUP
+    PdG; the RUP of the appalto holds RUP RdO implicitly)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_superuser:
         return True
-    roles = conf("FVOE_ALLOWED_ROLES", (Role.FVOE,))
-    return any(has_role(user, role, appalto.organisation) for role in roles)
+    if not has_fvoe_profile_in(user, appalto):
+        return False
+    return bool(procedure_roles_of(user, appalto) & fvoe_procedure_roles())
+
+
+def msg_no_fvoe_access() -> str:
+    labels = [
+        f"“{ProcedureRoleKind(role).label}”" if role in ProcedureRoleKind.values else role
+        for role in sorted(fvoe_procedure_roles())
+    ]
+    return _(
+        "Le funzioni del Fascicolo Virtuale sono riservate agli utenti con profilo FVOE e con "
+        "uno dei ruoli %(roles)s sulla procedura."
+    ) % {"roles": ", ".join(labels)}
 
 
 def require_fvoe_user(user, appalto: PcpAppalto) -> None:
     if not can_use_fvoe(user, appalto):
-        raise PermissionDenied(
-            _("Le funzioni del Fascicolo Virtuale richiedono il profilo FVOE per questo appalto.")
-        )
+        raise PermissionDenied(msg_no_fvoe_access())
 
 
 def rup_in_charge(appalto: PcpAppalto) -> User:
@@ -863,14 +896,14 @@ def _apply_verification(*, authorization_id, result, trigger: str, now) -> Verif
 
 
 def _fvoe_users(appalto) -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__organisation=appalto.organisation,
-            memberships__role=Role.FVOE,
-            memberships__is_active=True,
-        ).distinct()
-    )
+    """D-FVOE-09: the current FVOE users of the procedure (profile and allowed procedure role)."""
+    candidates = User.objects.filter(
+        is_active=True,
+        memberships__organisation=appalto.organisation,
+        memberships__role__in=fvoe_profile_roles(),
+        memberships__is_active=True,
+    ).distinct()
+    return [user for user in candidates.order_by("pk") if can_use_fvoe(user, appalto)]
 
 
 def _authorisation_recipients(auth: FvoeAuthorization) -> list[User]:

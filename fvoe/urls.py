@@ -11,6 +11,16 @@ urlpatterns = [
     path("appalti/<int:appalto_pk>/richieste/", views.access_requests, name="access_requests"),
     path("appalti/<int:appalto_pk>/documenti/", views.documents, name="documents"),
     path("appalti/<int:appalto_pk>/cronologia-pcp/", views.chronology, name="chronology"),
+    path(
+        "appalti/<int:appalto_pk>/ruoli/assegna/",
+        views.procedure_role_grant,
+        name="procedure_role_grant",
+    ),
+    path(
+        "appalti/<int:appalto_pk>/ruoli/<int:grant_pk>/revoca/",
+        views.procedure_role_revoke,
+        name="procedure_role_revoke",
+    ),
     path("appalti/<int:appalto_pk>/verifica-tutti/", views.verify_all, name="verify_all"),
     path("autorizzazioni/<int:auth_pk>/verifica/", views.verify, name="verify"),
     path("autorizzazioni/<int:auth_pk>/aggiorna/", views.refresh_documents, name="refresh"),

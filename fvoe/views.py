@@ -11,8 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from procurement.accounts.access import get_object_for_user
+from procurement.pcp import selectors as pcp_selectors
+from procurement.pcp import services as pcp_services
+from procurement.pcp.models import PcpAppalto, ProcedureRole
+
 from . import document_requests, selectors, services
-from .forms import AccessRequestForm, DocumentRequestForm
+from .forms import AccessRequestForm, DocumentRequestForm, ProcedureRoleForm
 from .models import (
     LIVE_STATUSES,
     VERIFIABLE_STATUSES,
@@ -29,9 +34,7 @@ def _maintenance(now):
 
 def _require_profile(user) -> None:
     if not selectors.has_fvoe_profile(user):
-        raise PermissionDenied(
-            _("Le funzioni del Fascicolo Virtuale sono riservate agli utenti con profilo FVOE.")
-        )
+        raise PermissionDenied(services.msg_no_fvoe_access())
 
 
 @login_required
@@ -137,8 +140,77 @@ def access_requests(request, appalto_pk):
             "msg_no_id_appalto": _(services.MSG_NO_ID_APPALTO),
             "maintenance": _maintenance(now),
             "progress": services.in_progress(appalto, now=now),
+            **_roles_context(request.user, appalto),
         },
     )
+
+
+def _roles_context(user, appalto, form=None) -> dict:
+    """ "Ruoli sulla procedura": who holds which role; the form for who may change them."""
+    can_manage = pcp_services.can_manage_procedure_roles(user, appalto)
+    return {
+        "procedure_roles": pcp_selectors.procedure_roles_for_appalto(appalto),
+        "can_manage_roles": can_manage,
+        "role_form": (form or ProcedureRoleForm(appalto=appalto)) if can_manage else None,
+        "allowed_procedure_roles": sorted(services.fvoe_procedure_roles()),
+    }
+
+
+@login_required
+@require_POST
+def procedure_role_grant(request, appalto_pk):
+    appalto = get_object_for_user(PcpAppalto.objects.all(), request.user, pk=appalto_pk)
+    form = ProcedureRoleForm(request.POST, appalto=appalto)
+    if not form.is_valid():
+        messages.error(request, _("Scegliere un utente della stazione appaltante e un ruolo."))
+        return redirect("fvoe:access_requests", appalto.pk)
+    user, role = form.cleaned_data["user"], form.cleaned_data["role"]
+    try:
+        pcp_services.procedure_role_grant(
+            actor=request.user, appalto=appalto, user=user, role=role, now=timezone.now()
+        )
+    except pcp_services.PcpError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Ruolo «%(role)s» assegnato a %(user)s.")
+            % {"role": dict(form.fields["role"].choices)[role], "user": _name(user)},
+        )
+    return redirect("fvoe:access_requests", appalto.pk)
+
+
+@login_required
+@require_POST
+def procedure_role_revoke(request, appalto_pk, grant_pk):
+    appalto = get_object_for_user(PcpAppalto.objects.all(), request.user, pk=appalto_pk)
+    grant = ProcedureRole.objects.select_related("user").filter(pk=grant_pk, appalto=appalto)
+    grant = grant.first()
+    if grant is None:
+        raise Http404
+    try:
+        pcp_services.procedure_role_revoke(
+            actor=request.user,
+            appalto=appalto,
+            user=grant.user,
+            role=grant.role,
+            now=timezone.now(),
+        )
+    except pcp_services.PcpError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Ruolo «%(role)s» revocato a %(user)s.")
+            % {"role": grant.get_role_display(), "user": _name(grant.user)},
+        )
+    if services.can_use_fvoe(request.user, appalto):
+        return redirect("fvoe:access_requests", appalto.pk)
+    return redirect("fvoe:landing" if selectors.has_fvoe_profile(request.user) else "core:home")
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.username
 
 
 @login_required

@@ -53,6 +53,11 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # PTIM (Agenzia del Demanio): the maintenance unit (UO) mailbox copied on booking e-mails.
 PTIM_UO_EMAIL = env.str("PTIM_UO_EMAIL", default="uo.manutenzioni@agenziademanio.example.it")
+# FVOE (R-FVOE-002/003): the organisation's profile and the procedure roles that open the area.
+FVOE_ALLOWED_ROLES = env.list("FVOE_ALLOWED_ROLES", default=["fvoe"])
+FVOE_ALLOWED_PROCEDURE_ROLES = env.list(
+    "FVOE_ALLOWED_PROCEDURE_ROLES", default=["RUP_RDO", "RUP_PDG"]
+)
 
 # Open data (procurement/opendata): OCDS 1.1.5. The ocid prefix must be registered with the Open
 # Contracting Partnership before publishing for real; the default is a placeholder.
@@ -362,6 +367,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge from the public online validator (an image from another origin).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several apps have a field named "kind": one enum name each, so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "ContractKindEnum": "adesioni.models.ContractKind",
+        "VariationKindEnum": "ptim.models.VariationKind",
+        "TenderDocumentKindEnum": "gare.models.DocumentKind",
+    },
 }
 
 # --- logging ---------------------------------------------------------------------------------

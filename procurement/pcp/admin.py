@@ -2,9 +2,21 @@
 and moved through their states by the ANAC client, so states and ANAC identifiers are read-only
 here: `local_state` is a protected FSM field that only its transitions may change."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from .models import PcpAppalto, PcpLot, PcpScheda
+from .models import PcpAppalto, PcpLot, PcpScheda, ProcedureRole
+from .services import (
+    PcpError,
+    procedure_role_grant,
+    procedure_role_grant_check,
+    procedure_role_revoke,
+)
 
 
 class PcpLotInline(admin.TabularInline):
@@ -38,7 +50,19 @@ class PcpAppaltoAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["organisation", "rup"]
     fieldsets = [
-        (None, {"fields": ["subject", "scheda_code", "amount", "organisation", "rup"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "subject",
+                    "scheda_code",
+                    "amount",
+                    "organisation",
+                    "rup",
+                    "procedure_roles_display",
+                ]
+            },
+        ),
         (
             "PCP",
             {
@@ -60,6 +84,7 @@ class PcpAppaltoAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = [
+        "procedure_roles_display",
         "organisation",
         "rup",
         "local_state",
@@ -82,6 +107,80 @@ class PcpAppaltoAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("ruoli sulla procedura"))
+    def procedure_roles_display(self, obj):
+        url = reverse("admin:pcp_procedurerole_changelist") + f"?appalto__id__exact={obj.pk}"
+        grants = [str(grant) for grant in obj.procedure_roles.select_related("user")]
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            "; ".join(grants) or _("nessun ruolo assegnato (il RUP ha «RUP RdO» di diritto)"),
+            url,
+            _("Gestisci"),
+        )
+
+
+class ProcedureRoleForm(forms.ModelForm):
+    actor = None  # set by ProcedureRoleAdmin.get_form
+
+    class Meta:
+        model = ProcedureRole
+        fields = ["appalto", "user", "role"]
+
+    def clean(self):
+        data = super().clean()
+        if all(data.get(name) for name in ("appalto", "user", "role")):
+            try:
+                procedure_role_grant_check(
+                    actor=self.actor, appalto=data["appalto"], user=data["user"], role=data["role"]
+                )
+            except (PcpError, PermissionDenied) as exc:
+                raise ValidationError(str(exc)) from exc
+        return data
+
+
+@admin.register(ProcedureRole)
+class ProcedureRoleAdmin(admin.ModelAdmin):
+    """Grants are added or revoked (never edited), always through the audited services."""
+
+    form = ProcedureRoleForm
+    list_display = ["appalto", "user", "role", "granted_by", "created_at"]
+    list_filter = ["role", "appalto__organisation"]
+    search_fields = ["appalto__subject", "appalto__codice_appalto", "user__username"]
+    list_select_related = ["appalto", "user", "granted_by"]
+    autocomplete_fields = ["appalto", "user"]
+    readonly_fields = ["granted_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # revoke and grant again
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        grant = procedure_role_grant(  # the form has run procedure_role_grant_check
+            actor=request.user,
+            appalto=obj.appalto,
+            user=obj.user,
+            role=obj.role,
+            now=timezone.now(),
+        )
+        obj.pk, obj.granted_by, obj.created_at = grant.pk, grant.granted_by, grant.created_at
+
+    def delete_model(self, request, obj):
+        procedure_role_revoke(
+            actor=request.user,
+            appalto=obj.appalto,
+            user=obj.user,
+            role=obj.role,
+            now=timezone.now(),
+        )
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("appalto", "user"):
+            self.delete_model(request, obj)
 
 
 @admin.register(PcpScheda)

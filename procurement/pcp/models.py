@@ -256,3 +256,63 @@ class PcpScheda(ConcurrentTransitionMixin, models.Model):
     )
     def mark_deleted(self) -> None:
         pass
+
+
+class ProcedureRoleKind(models.TextChoices):
+    """Roles a user may hold on one procedure (appalto), on top of the organisation profile.
+
+    The names are those of the manual (fvoe spec §1.2, seed [FV-PROF]): "RUP RdO" (the RUP of the
+    contracting authority that runs the procedure), "RUP PdG" (the RUP of the proposing body).
+    """
+
+    RUP_RDO = "RUP_RDO", _("RUP RdO")
+    RUP_PDG = "RUP_PDG", _("RUP PdG")
+    OPERATORE = "OPERATORE", _("Operatore")
+
+
+class ProcedureRole(models.Model):
+    """An explicit grant of a procedure role (services: procedure_role_grant / _revoke).
+
+    The appalto's own RUP (and the user whose tax code is the appalto's RP at ANAC) holds
+    RUP_RDO implicitly, without a row (see pcp.selectors.procedure_roles_of).
+    """
+
+    appalto = models.ForeignKey(
+        PcpAppalto,
+        on_delete=models.CASCADE,
+        related_name="procedure_roles",
+        verbose_name=_("appalto"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="procedure_roles",
+        verbose_name=_("utente"),
+    )
+    role = models.CharField(_("ruolo"), max_length=20, choices=ProcedureRoleKind.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assegnato da"),
+    )
+    created_at = models.DateTimeField(_("assegnato il"))
+
+    class Meta:
+        verbose_name = _("ruolo sulla procedura")
+        verbose_name_plural = _("ruoli sulla procedura")
+        ordering = ["appalto", "user__last_name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appalto", "user", "role"], name="pcp_procedure_role_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()}"
+
+    @property
+    def organisation(self):
+        return self.appalto.organisation

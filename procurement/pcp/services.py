@@ -52,6 +52,21 @@ Schede (ANN, ...)
     DRAFT -> DELETED locally; ERROR with an idScheda -> queues ``cancella-scheda`` and the scheda
     becomes DELETED when it succeeds (``actor`` required then); ERROR without idScheda -> DELETED.
 
+Procedure roles (fvoe R-FVOE-002/003, D-FVOE-01)
+-------------------------------------------------
+``procedure_role_grant(*, actor, appalto, user, role, now) -> ProcedureRole``
+    Give `user` (an active member of the appalto's authority) the procedure role `role`
+    (``ProcedureRoleKind``: RUP_RDO, RUP_PDG, OPERATORE). Allowed to the appalto's RUP (the RUP in
+    charge), staff and the authority's administrators; PermissionDenied otherwise, ``PcpError``
+    (Italian) for an unknown role, a user outside the authority or a role already held.
+``procedure_role_grant_check(*, actor, appalto, user, role) -> str``
+    The same checks without writing (admin and page forms).
+``procedure_role_revoke(*, actor, appalto, user, role, now) -> None``
+    Remove the grant (same permission); ``PcpError`` if the user does not hold it explicitly.
+    The RUP's implicit RUP_RDO cannot be revoked (it follows ``rup`` / ``rp_tax_code``).
+Both lock the appalto row and record an audit event on the appalto. Reading:
+``procurement.pcp.selectors.procedure_roles_of(user, appalto) -> set[str]``.
+
 Polling and state
 -----------------
 ``pcp_poll(*, operation, trigger, now) -> AnacOperation``
@@ -110,7 +125,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from procurement.accounts.access import has_role
+from procurement.accounts.access import active_memberships, has_role
 from procurement.accounts.models import Organisation, Role, User
 from procurement.accounts.strongauth import STRONG_LOA, current_auth_session
 from procurement.anac import operations
@@ -130,8 +145,11 @@ from .models import (
     AppaltoState,
     PcpAppalto,
     PcpScheda,
+    ProcedureRole,
+    ProcedureRoleKind,
     SchedaStatus,
 )
+from .selectors import implicit_roles_of
 
 # Messages of the specification (adesioni Appendix B), verbatim.
 MSG_D13 = "Operazione riservata al RUP dell’ordinativo autenticato con SPID, CIE o CNS."
@@ -704,3 +722,106 @@ def pcp_poll(*, operation: AnacOperation, trigger: str = Trigger.SCHEDULER, now)
 def pcp_dispatch(*, operation: AnacOperation, now) -> str:
     """Send a QUEUED operation now (HTTP, outside any transaction); used by tasks and tests."""
     return operations.dispatch(operation.pk, now=now)
+
+
+# --- procedure roles --------------------------------------------------------------------------
+
+MSG_ROLE_FORBIDDEN = (
+    "Solo il RUP dell’appalto o un amministratore della stazione appaltante può assegnare o "
+    "revocare i ruoli sulla procedura."
+)
+
+
+def can_manage_procedure_roles(actor, appalto: PcpAppalto) -> bool:
+    """The appalto's RUP (in charge), staff, or an administrator of the authority."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    if actor.is_superuser or actor.is_staff:
+        return True
+    if implicit_roles_of(actor, appalto):
+        return True
+    return has_role(actor, Role.ADMIN, appalto.organisation)
+
+
+def _procedure_role_checks(actor, appalto: PcpAppalto, user: User, role: str) -> str:
+    if not can_manage_procedure_roles(actor, appalto):
+        raise PermissionDenied(_(MSG_ROLE_FORBIDDEN))
+    if role not in ProcedureRoleKind.values:
+        raise PcpError(_("Ruolo sulla procedura non valido."))
+    if user is None or not user.is_active:
+        raise PcpError(_("L’utente indicato non è attivo."))
+    return str(ProcedureRoleKind(role).label)
+
+
+def procedure_role_grant_check(*, actor: User, appalto: PcpAppalto, user: User, role: str) -> str:
+    """The checks of procedure_role_grant without writing (for forms); returns the role's label.
+    Raises PermissionDenied or PcpError (Italian)."""
+    label = _procedure_role_checks(actor, appalto, user, role)
+    if not has_membership(user, appalto.organisation):
+        raise PcpError(
+            _("%(user)s non opera per %(organisation)s: non può avere ruoli sulla procedura.")
+            % {"user": user.get_full_name() or user, "organisation": appalto.organisation}
+        )
+    if ProcedureRole.objects.filter(appalto=appalto, user=user, role=role).exists():
+        raise PcpError(
+            _("%(user)s ha già il ruolo «%(role)s» su questa procedura.")
+            % {"user": user.get_full_name() or user, "role": label}
+        )
+    return label
+
+
+def procedure_role_grant(
+    *, actor: User, appalto: PcpAppalto, user: User, role: str, now
+) -> ProcedureRole:
+    """Give `user` the procedure role `role` on `appalto` (audited)."""
+    _procedure_role_checks(actor, appalto, user, role)
+    with transaction.atomic():
+        appalto = _locked_appalto(appalto)
+        label = procedure_role_grant_check(actor=actor, appalto=appalto, user=user, role=role)
+        try:
+            with transaction.atomic():
+                grant = ProcedureRole.objects.create(
+                    appalto=appalto, user=user, role=role, granted_by=actor, created_at=now
+                )
+        except IntegrityError as exc:  # a concurrent identical grant
+            raise PcpError(
+                _("%(user)s ha già il ruolo «%(role)s» su questa procedura.")
+                % {"user": user.get_full_name() or user, "role": label}
+            ) from exc
+        audit_record(
+            action=_("ruolo sulla procedura assegnato"),
+            actor=actor,
+            obj=appalto,
+            payload={"utente": user.username, "codice_fiscale": user.tax_code, "ruolo": role},
+            now=now,
+        )
+    return grant
+
+
+def procedure_role_revoke(*, actor: User, appalto: PcpAppalto, user: User, role: str, now) -> None:
+    """Remove the explicit grant of `role` to `user` on `appalto` (audited)."""
+    label = _procedure_role_checks(actor, appalto, user, role)
+    with transaction.atomic():
+        appalto = _locked_appalto(appalto)
+        grant = (
+            ProcedureRole.objects.select_for_update()
+            .filter(appalto=appalto, user=user, role=role)
+            .first()
+        )
+        if grant is None:
+            raise PcpError(
+                _("%(user)s non ha il ruolo «%(role)s» assegnato su questa procedura.")
+                % {"user": user.get_full_name() or user, "role": label}
+            )
+        grant.delete()
+        audit_record(
+            action=_("ruolo sulla procedura revocato"),
+            actor=actor,
+            obj=appalto,
+            payload={"utente": user.username, "codice_fiscale": user.tax_code, "ruolo": role},
+            now=now,
+        )
+
+
+def has_membership(user: User, organisation: Organisation) -> bool:
+    return active_memberships(user).filter(organisation=organisation).exists()

@@ -3,6 +3,10 @@
 Common data of spec fvoe.md §10: an authority, the RUP in charge (Elisa), an FVOE user
 (Giulio), a user without the FVOE profile (Marco), an appalto with idAppalto, three bidders
 (Gamma, Delta, Epsilon) and one invited operator that did not bid (Eta).
+
+Procedure roles (R-FVOE-002, D-FVOE-01): Elisa is the appalto's RUP, so she holds "RUP RdO"
+implicitly; Giulio is granted "RUP PdG" by Elisa; Olga has the FVOE profile but only the
+procedure role "Operatore" (AS-FVOE-05 step 2).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from fvoe.models import OperatorSource
 from fvoe.services import appalto_operator_register
 from procurement.accounts.models import IdpType, Role, StrongAuthSession, User
 from procurement.celery import app as celery_app
-from procurement.pcp.models import PcpAppalto
+from procurement.pcp.models import PcpAppalto, ProcedureRoleKind
+from procurement.pcp.services import procedure_role_grant
 from tests.anac.conftest import (  # noqa: F401 (fixtures)
     anac_live,
     simulator_answers_conform_to_the_official_documents,
@@ -37,6 +43,7 @@ class World:
     giulio: User  # FVOE profile
     marco: User  # RUP of the authority, no FVOE profile
     outsider: User  # FVOE profile in another authority
+    olga: User  # FVOE profile, procedure role "Operatore" only
 
 
 @pytest.fixture
@@ -50,6 +57,7 @@ def world(db) -> World:
     giulio = member(org, Role.FVOE, first_name="Giulio", last_name="Bianchi")
     marco = member(org, Role.RUP, first_name="Marco", last_name="Gialli")
     outsider = member(other, Role.FVOE)
+    olga = member(org, Role.FVOE, first_name="Olga", last_name="Rossi")
     appalto = PcpAppaltoFactory(
         organisation=org,
         rup=elisa,
@@ -63,7 +71,11 @@ def world(db) -> World:
         (ETA, "Eta S.r.l.", OperatorSource.INVITED),
     ]:
         appalto_operator_register(appalto=appalto, tax_code=code, name=name, source=source)
-    return World(appalto=appalto, elisa=elisa, giulio=giulio, marco=marco, outsider=outsider)
+    for user, role in [(giulio, ProcedureRoleKind.RUP_PDG), (olga, ProcedureRoleKind.OPERATORE)]:
+        procedure_role_grant(actor=elisa, appalto=appalto, user=user, role=role, now=timezone.now())
+    return World(
+        appalto=appalto, elisa=elisa, giulio=giulio, marco=marco, outsider=outsider, olga=olga
+    )
 
 
 def strong_login(user, at, *, idp=IdpType.SPID, loa=2, hours=8, ended_at=None):

@@ -1,4 +1,5 @@
-"""Acceptance scenarios AS-FVOE-01..05, 07, 10 against the simulator over HTTP."""
+"""Acceptance scenarios AS-FVOE-01..04, 07, 10 against the simulator over HTTP (AS-FVOE-05:
+test_roles.py)."""
 
 from __future__ import annotations
 
@@ -258,23 +259,6 @@ def test_as_fvoe_04_not_registered_rup(world, sim, client_for):
         )
         assert "SEC01" in msg_anac_error(exc)
         assert gamma.status == AuthorizationStatus.REQUESTED
-
-
-def test_as_fvoe_05_profiles_and_roles(world, client_for):
-    marco = client_for(world.marco)
-    assert marco.get("/fvoe/").status_code == 403
-    assert page_of(marco, world).status_code == 403
-    assert page_of(marco, world, "documents").status_code == 403
-    outsider = client_for(world.outsider)
-    assert page_of(outsider, world).status_code == 404
-    giulio = client_for(world.giulio)
-    landing = giulio.get("/fvoe/").content.decode()
-    assert "Richiesta di accesso FVOE" in landing and "Documenti FVOE" in landing
-
-
-def test_as_fvoe_05_allowed_roles_are_configuration(world, client_for, settings):
-    settings.FVOE_ALLOWED_ROLES = ("fvoe", "rup")
-    assert page_of(client_for(world.marco), world).status_code == 200
 
 
 def test_as_fvoe_07_revocation_after_authorisation(world, sim, client_for):
