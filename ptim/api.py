@@ -417,6 +417,9 @@ class RefusalOut(serializers.ModelSerializer):
 class RefusalIn(serializers.Serializer):
     justified = serializers.BooleanField(required=False, help_text="handle: SI (true) / NO")
     motivation = serializers.CharField(max_length=4000)
+    unlock_date = serializers.DateField(
+        required=False, help_text="unlock: data di sblocco (predefinita oggi, non futura)"
+    )
 
 
 REFUSAL_ACTIONS = ("handle", "unlock")
@@ -454,7 +457,11 @@ class RefusalAction(APIView):
                 )
             else:
                 services.unlock_refusal(
-                    user=request.user, refusal_id=pk, motivation=v["motivation"], now=now
+                    user=request.user,
+                    refusal_id=pk,
+                    motivation=v["motivation"],
+                    unlock_date=v.get("unlock_date"),
+                    now=now,
                 )
         except PtimError as exc:
             _raise(exc)

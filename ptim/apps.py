@@ -7,7 +7,13 @@ class PtimConfig(AppConfig):
     verbose_name = _("Gestione contratti (PTIM)")
 
     def ready(self):
-        from procurement.documents.uses import OFFICE_TYPES, PDF, DocumentUse, register_use
+        from procurement.documents.uses import (
+            OFFICE_TYPES,
+            PDF,
+            PKCS7,
+            DocumentUse,
+            register_use,
+        )
 
         for code, label, types, size in (
             ("ptim_acceptance", _("Accettazione del contratto (PTIM)"), OFFICE_TYPES, None),
@@ -23,6 +29,18 @@ class PtimConfig(AppConfig):
                 _("Documento autorizzativo della variazione (PTIM)"),
                 OFFICE_TYPES,
                 None,
+            ),
+            (
+                "ptim_annulment_request",
+                _("Istanza di annullamento della Stazione Appaltante (PTIM)"),
+                frozenset({PDF, PKCS7}),
+                5 * 1024 * 1024,
+            ),
+            (
+                "ptim_guide",
+                _("Guida operativa (PTIM)"),
+                frozenset({PDF}),
+                20 * 1024 * 1024,
             ),
             (
                 "ptim_rescission",

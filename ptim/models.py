@@ -560,6 +560,14 @@ class Contract(ConcurrentTransitionMixin, models.Model):
     annulled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    annulment_request_document = models.ForeignKey(
+        "documents.StoredDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("istanza di annullamento della S.A."),
+    )
     rescission_reason = models.TextField(_("motivazioni"), max_length=4000, blank=True)
     rescission_date = models.DateField(_("data rescissione/risoluzione"), null=True, blank=True)
     amount_paid = models.DecimalField(_("importi corrisposti"), null=True, blank=True, **MONEY)
@@ -774,3 +782,26 @@ class AvailabilityShortfall(models.Model):
 
     def __str__(self):
         return f"{self.agreement.identifier} – {self.at:%d/%m/%Y}"
+
+
+class GuideDocument(models.Model):
+    """A version of the "GUIDA OPERATIVA" (D-50): published by DG users, never overwritten; the
+    latest is served from the toolbar."""
+
+    version = models.PositiveIntegerField(_("versione"), unique=True)
+    document = models.ForeignKey(
+        "documents.StoredDocument", on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(_("note di versione"), max_length=255, blank=True)
+    published_at = models.DateTimeField(_("pubblicata il"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("versione della guida operativa")
+        verbose_name_plural = _("versioni della guida operativa")
+        ordering = ["-version"]
+
+    def __str__(self):
+        return _("Guida operativa v%(v)s") % {"v": self.version}

@@ -351,35 +351,63 @@ def contract_create_live(request):
 
 
 def _rebook(request, progressive, step, now):
+    """ "Riprenotazione operatore per annullamento contratto" (R-PTIM-104…109): form → "Salva" →
+    summary ("Riprenota operatore" / "Annulla operazione") → "Dettaglio Contratto" ("Conferma
+    dati" / "Annulla operazione") → the booking. "Annulla operazione" discards everything."""
     user = request.user
+    if step == "annulla":
+        messages.info(request, _("Operazione annullata: nessun dato è stato salvato."))
+        return redirect("ptim:contract-create")
     try:
         old = services.find_rebookable(user=user, progressive=progressive)
     except PtimError as exc:
         ctx = _form_context(request, data={}, errors={"annulled_progressive": [exc.message]})
         return render(request, "ptim/contract_form.html", ctx, status=400)
-    if step == "riprenota":
+    confirmed = request.POST.get("measured_basis_confirmed") == "on"
+    corrections = {k: request.POST[k] for k in services.REBOOK_EDITABLE if k in request.POST}
+
+    def failed(exc):
+        if isinstance(exc, Unavailable):
+            ctx = _form_context(request, data={}, step="rebook", old=old, unavailable=exc)
+        else:
+            ctx = _form_context(request, data={}, step="rebook", old=old, errors=_errors_of(exc))
+        return render(request, "ptim/contract_form.html", ctx, status=400)
+
+    if step == "rebook_conferma":
         try:
             contract = services.rebook_operator(
                 user=user,
                 progressive=progressive,
-                measured_basis_confirmed=request.POST.get("measured_basis_confirmed") == "on",
-                corrections={
-                    k: request.POST[k] for k in services.REBOOK_EDITABLE if k in request.POST
-                },
+                measured_basis_confirmed=confirmed,
+                corrections=corrections,
                 now=now,
             )
         except PtimError as exc:
-            ctx = (
-                _form_context(request, data={}, step="rebook", old=old, unavailable=exc)
-                if isinstance(exc, Unavailable)
-                else _form_context(request, data={}, step="rebook", old=old, errors=_errors_of(exc))
-            )
-            return render(request, "ptim/contract_form.html", ctx, status=400)
+            return failed(exc)
         messages.success(
             request,
             _("Riprenotazione confermata: contratto n. %(p)s.") % {"p": contract.progressive},
         )
         return redirect("ptim:contract-detail", contract.pk)
+    if step in ("rebook_salva", "rebook_dettaglio"):
+        try:
+            preview = services.preview_rebooking(
+                user=user,
+                progressive=progressive,
+                measured_basis_confirmed=confirmed,
+                corrections=corrections,
+                now=now,
+            )
+        except PtimError as exc:
+            return failed(exc)
+        ctx = _form_context(
+            request,
+            data={},
+            step="rebook_summary" if step == "rebook_salva" else "rebook_detail",
+            old=old,
+        )
+        ctx.update(preview=preview, total=euro(preview.amount))
+        return render(request, "ptim/contract_form.html", ctx)
     ctx = _form_context(request, data={}, step="rebook", old=old)
     return render(request, "ptim/contract_form.html", ctx)
 
@@ -470,6 +498,7 @@ def contract_detail(request, pk):
             "variation_kinds": VariationKind.choices,
             "receipts": contract.receipts.all(),
             "refusals": contract.refusals.select_related("membership__operator"),
+            "replaceable": services.replaceable_files(contract) if "dg_edit" in ops else [],
             "amounts": {
                 "works": euro(contract.works_amount),
                 "safety": euro(contract.safety_costs),
@@ -551,7 +580,13 @@ def contract_action(request, pk, action):
             else:
                 messages.warning(request, result.message)
         elif action == "annul":
-            services.annul_contract(user=user, contract_id=pk, reason=post.get("reason"), now=now)
+            services.annul_contract(
+                user=user,
+                contract_id=pk,
+                reason=post.get("reason"),
+                request_document=request.FILES.get("request_document"),
+                now=now,
+            )
             messages.success(request, _("Contratto annullato."))
         elif action == "replace":
             result = services.book_replacement_after_clearance_lapse(
@@ -600,6 +635,15 @@ def contract_action(request, pk, action):
                 user=user, contract_id=pk, data=post.dict(), now=now
             )
             messages.success(request, _("Dati del contratto modificati."))
+        elif action == "dg_replace_file":
+            services.replace_contract_file(
+                user=user,
+                contract_id=pk,
+                target=post.get("target"),
+                uploaded=request.FILES.get("document"),
+                now=now,
+            )
+            messages.success(request, _("File sostituito."))
         else:
             raise Http404
     except PtimError as exc:
@@ -625,6 +669,7 @@ def variation_action(request, pk, action):
                 non_discounted_amount=_amount(request.POST, "non_discounted_amount") or 0,
                 description=request.POST.get("description") or None,
                 confirm_negative=request.POST.get("confirm_negative") == "on",
+                documents=request.FILES.getlist("documents"),
                 now=now,
             )
             messages.success(request, _("Variazione modificata."))
@@ -651,6 +696,7 @@ def contract_documents(contract) -> dict:
         ("acceptance_document", _("Documento di accettazione")),
         ("stipula_document", _("Documento di stipula del contratto")),
         ("rescission_document", _("Documento di rescissione/risoluzione")),
+        ("annulment_request_document", _("Istanza di annullamento della S.A.")),
     ):
         doc_id = getattr(contract, f"{field}_id")
         if doc_id:
@@ -1093,6 +1139,7 @@ def refusals(request, membership_pk):
             "events": m.events.select_related("by"),
             "contracts": m.contracts.all(),
             "is_dg": is_dg(user),
+            "today": local_date(now),
             "competent": services.is_competent_dt(user, m.agreement),
             "a32": M.A32,
             "active": m.status == OperatorStatus.ACTIVE,
@@ -1130,7 +1177,11 @@ def refusal_action(request, membership_pk, action):
             if refusal is None:
                 raise Http404
             services.unlock_refusal(
-                user=user, refusal_id=refusal.pk, motivation=post.get("motivation"), now=now
+                user=user,
+                refusal_id=refusal.pk,
+                motivation=post.get("motivation"),
+                unlock_date=post.get("unlock_date"),
+                now=now,
             )
             messages.success(request, _("Gestione del rifiuto sbloccata."))
         elif action == "exclude":
@@ -1152,36 +1203,45 @@ def refusal_action(request, membership_pk, action):
 
 @login_required
 def operator_report(request):
-    """ "REPORT OPERATORE": activity count per operator within the user's competence."""
-    contracts = visible_contracts(request.user)
-    rows = {}
-    for c in contracts.select_related("membership__operator"):
-        op = c.membership.operator
-        rows.setdefault(op.pk, {"op": op, "count": 0})
-        rows[op.pk]["count"] += 1
-    return render(request, "ptim/operator_report.html", {"rows": rows.values()})
+    """ "REPORT OPERATORE": one row per operator and AQ within the user's competence (D-49)."""
+    from . import reports
+
+    return render(
+        request, "ptim/operator_report.html", {"rows": reports.operator_report(request.user)}
+    )
 
 
 @login_required
-def operator_history(request, operator_pk):
-    contracts = (
-        visible_contracts(request.user)
-        .filter(
-            Q(membership__operator_id=operator_pk)
-            | Q(bookings__membership__operator_id=operator_pk)
-        )
-        .distinct()
-        .select_related("agreement", "contracting_authority")
+def operator_history(request, membership_pk):
+    """The operator's "storico" on one AQ: every audit event concerning it (D-49)."""
+    from . import reports
+
+    m = reports.visible_memberships(request.user).filter(pk=membership_pk).first()
+    if m is None:
+        raise Http404
+    return render(
+        request,
+        "ptim/operator_history.html",
+        {"m": m, "rows": reports.membership_history(m)},
     )
-    return render(request, "ptim/operator_history.html", {"contracts": contracts})
 
 
 @login_required
 def guide(request):
-    """ "GUIDA OPERATIVA": the module's guide as a PDF (D-50), rendered once and then served."""
+    """ "GUIDA OPERATIVA": the latest version published by the DG (D-50); before the first
+    publication, the module's guide rendered once as a PDF."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
+    latest = services.current_guide()
+    version = latest.document.current_version if latest else None
+    if version is not None:
+        return FileResponse(
+            version.file.open("rb"),
+            as_attachment=True,
+            filename=f"guida-operativa-ptim-v{latest.version}.pdf",
+            content_type="application/pdf",
+        )
     name = "ptim/guida-operativa-ptim.pdf"
     if not default_storage.exists(name):
         from django.template.loader import render_to_string
@@ -1194,4 +1254,39 @@ def guide(request):
         as_attachment=True,
         filename="guida-operativa-ptim.pdf",
         content_type="application/pdf",
+    )
+
+
+@login_required
+def guide_versions(request):
+    """DG only: the versions of the guide and the upload of a new one (D-50)."""
+    from .models import GuideDocument
+
+    if not is_dg(request.user):
+        raise PermissionDenied
+    errors = {}
+    if request.method == "POST":
+        try:
+            guide = services.publish_guide(
+                user=request.user,
+                uploaded=request.FILES.get("document"),
+                note=request.POST.get("note", ""),
+                now=_now(),
+            )
+        except PtimError as exc:
+            errors = _errors_of(exc)
+        else:
+            messages.success(
+                request,
+                _("Pubblicata la versione %(v)s della guida operativa.") % {"v": guide.version},
+            )
+            return redirect("ptim:guide-versions")
+    return render(
+        request,
+        "ptim/guide_versions.html",
+        {
+            "versions": GuideDocument.objects.select_related("published_by"),
+            "errors": errors,
+        },
+        status=400 if errors else 200,
     )

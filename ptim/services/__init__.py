@@ -95,6 +95,7 @@ from .rebooking import (  # noqa: F401  (re-exported)
     book_replacement_after_clearance_lapse,
     check_rebook_corrections,
     find_rebookable,
+    preview_rebooking,
     rebook_operator,
 )
 from .refusals import (  # noqa: F401  (re-exported)
@@ -127,3 +128,11 @@ from .waiver import (  # noqa: F401  (re-exported)
 )
 
 __all__ = ["PtimError", "Unavailable", "book_operator", "total_with_variations"]
+from .dg_files import (  # noqa: F401  (re-exported)
+    replace_contract_file,
+    replaceable_files,
+)
+from .guide import (  # noqa: F401  (re-exported)
+    current_guide,
+    publish_guide,
+)

@@ -37,8 +37,11 @@ def _reasons(text, name="reason") -> str:
     return text
 
 
-def annul_contract(*, user, contract_id: int, reason: str, now) -> Contract:
-    """T6: the competent DT (or the DG) annuls a booked or accepted contract."""
+def annul_contract(*, user, contract_id: int, reason: str, now, request_document=None) -> Contract:
+    """T6: the competent DT (or the DG) annuls a booked or accepted contract.
+
+    `request_document`: the optional copy of the SA's formal request (D-34; PDF or P7M, at most
+    5 MB), stored with the contract and downloadable from its page."""
     reason = _reasons(reason)
     with transaction.atomic():
         agreement, contract = _lock_contract(contract_id)
@@ -46,6 +49,18 @@ def annul_contract(*, user, contract_id: int, reason: str, now) -> Contract:
             raise PermissionDenied(_("Operazione riservata alla DT competente e alla DG."))
         if contract.state not in (ContractState.BOOKED, ContractState.ACCEPTED):
             raise PtimError(_("Il contratto non può essere annullato nello stato attuale."))
+        if request_document is not None:
+            from .documents import _upload, _user_org
+
+            contract.annulment_request_document = _upload(
+                user=user,
+                organisation=_user_org(user, contract),
+                use="ptim_annulment_request",
+                title=_("Istanza di annullamento – contratto n. %(p)s")
+                % {"p": contract.progressive},
+                uploaded=request_document,
+                now=now,
+            )
         _annul(contract, kind=AnnulmentKind.MANUAL, now=now, by=user, reason=reason)
         notify.contract_event(
             contract=contract,

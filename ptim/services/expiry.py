@@ -52,7 +52,11 @@ def _annul(contract, *, kind, now, by=None, reason="") -> None:
         organisation=contract.contracting_authority,
         from_state=from_state,
         to_state=contract.state,
-        payload={"kind": kind, "reason": reason},
+        payload={
+            "kind": kind,
+            "reason": reason,
+            "request_document": contract.annulment_request_document_id,
+        },
         now=now,
     )
 

@@ -166,6 +166,46 @@ def check_rebook_corrections(old, corrections: dict | None) -> tuple[dict, dict]
     return descriptive, rup
 
 
+@dataclass
+class RebookPreview:
+    old: Contract
+    membership: AgreementOperator
+    amount: object
+    descriptive: dict
+    rup: dict
+
+
+def preview_rebooking(
+    *, user, progressive: str, measured_basis_confirmed: bool, corrections=None, now
+) -> RebookPreview:
+    """ "Salva" / "Riprenota operatore" of T2 (R-PTIM-107, R-PTIM-108): every check of
+    `rebook_operator`, nothing stored, no lock; "Conferma dati" re-runs them under lock."""
+    if not measured_basis_confirmed:
+        raise PtimError(errors={"measured_basis_confirmed": [M.REQUIRED]})
+    old = find_rebookable(user=user, progressive=progressive)
+    descriptive, rup = check_rebook_corrections(old, corrections)
+    on = local_date(now)
+    agreement = old.agreement
+    if not agreement.is_in_force(on):
+        raise PtimError(M.a10(old.period.label, old.territorial_area.name, old.lot.label))
+    membership = AgreementOperator.objects.select_related("operator").get(pk=old.membership_id)
+    amount = total_amount(old.works_amount, old.safety_costs, membership.discount_pct)
+    reason = _not_bookable_reason(membership, amount, old.required_clearance, on)
+    if reason:
+        raise PtimError(M.a33(membership.operator.name, reason), code="a33")
+    intervention = _intervention_of(old)
+    intervention.rup = rup
+    _check_capacity(
+        user=user,
+        intervention=intervention,
+        agreement=agreement,
+        chapter=old.spending_chapter,
+        amount=amount,
+        now=now,
+    )
+    return RebookPreview(old, membership, amount, descriptive, rup)
+
+
 def rebook_operator(
     *, user, progressive: str, measured_basis_confirmed: bool, corrections=None, now
 ) -> Contract:

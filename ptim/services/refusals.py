@@ -206,17 +206,49 @@ def notify_expired_refusals(*, now) -> int:
     return sent
 
 
+def parse_unlock_date(value, today):
+    """D-42: the unlock date, prefilled with today, never in the future."""
+    import datetime
+
+    if value in (None, ""):
+        return today
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise PtimError(errors={"unlock_date": [_("Data di sblocco non valida.")]}) from None
+    if value > today:
+        raise PtimError(
+            errors={"unlock_date": [_("La data di sblocco non può essere successiva a oggi.")]}
+        )
+    return value
+
+
 def unlock_refusal(*, user, refusal_id: int, motivation: str, unlock_date=None, now) -> Refusal:
     """DG unlock of an expired refusal (D-42)."""
     if not is_dg(user):
         raise PermissionDenied(_("Operazione riservata alla Direzione Generale."))
     motivation = _reasons(motivation, "motivation")
+    today = local_date(now)
+    unlock_date = parse_unlock_date(unlock_date, today)
     with transaction.atomic():
         refusal = Refusal.objects.select_for_update().get(pk=refusal_id)
         if refusal.justified is not None or refusal.unlocked_at is not None:
             raise PtimError(_("Il rifiuto non richiede lo sblocco."))
+        if today <= refusal.handling_deadline:
+            raise PtimError(
+                _("Il termine di gestione del rifiuto non è scaduto: lo sblocco non è necessario.")
+            )
+        if unlock_date < local_date(refusal.inserted_at):
+            raise PtimError(
+                errors={
+                    "unlock_date": [
+                        _("La data di sblocco non può precedere l’inserimento del rifiuto.")
+                    ]
+                }
+            )
         refusal.unlocked_at = now
-        refusal.unlock_date = unlock_date or local_date(now)
+        refusal.unlock_date = unlock_date
         refusal.unlock_motivation = motivation
         refusal.unlocked_by = user
         refusal.save()
@@ -224,7 +256,11 @@ def unlock_refusal(*, user, refusal_id: int, motivation: str, unlock_date=None, 
             action="sblocco rifiuto",
             actor=user,
             obj=refusal.contract,
-            payload={"refusal": refusal.pk},
+            payload={
+                "refusal": refusal.pk,
+                "unlock_date": unlock_date.isoformat(),
+                "motivation": motivation,
+            },
             now=now,
         )
         agreement = refusal.membership.agreement

@@ -151,9 +151,16 @@ def update_variation(
     non_discounted_amount: Decimal,
     description: str | None = None,
     confirm_negative: bool = False,
+    documents: list | None = None,
     now,
 ) -> Variation:
-    """ "Modifica" a variation (competent DT, DG); no visible history."""
+    """ "Modifica" a variation (competent DT, DG); no visible history (R-PTIM-076, D-35).
+
+    `documents`, when given and not empty, replace the variation's authorising documents with
+    the same rules as on insertion (1 to 5); the replaced files stay stored (never overwritten,
+    R-PTIM-147) but are no longer shown (D-37)."""
+    if documents and len(documents) > 5:
+        raise PtimError(M.A22, code="a22")
     contract_id = Variation.objects.values_list("contract_id", flat=True).get(pk=variation_id)
     with transaction.atomic():
         agreement, contract = _lock_contract(contract_id)
@@ -178,13 +185,31 @@ def update_variation(
         variation.updated_at = now
         variation.updated_by = user
         variation.save()
+        replaced = {}
+        if documents:
+            org = _user_org(user, contract)
+            old_ids = sorted(variation.documents.values_list("pk", flat=True))
+            new_docs = [
+                _upload(
+                    user=user,
+                    organisation=org,
+                    use="ptim_variation",
+                    title=_("Variazione – contratto n. %(p)s (%(i)s)")
+                    % {"p": contract.progressive, "i": i},
+                    uploaded=f,
+                    now=now,
+                )
+                for i, f in enumerate(documents, start=1)
+            ]
+            variation.documents.set(new_docs)
+            replaced = {"replaced_documents": old_ids, "documents": [d.pk for d in new_docs]}
         _sync_consumption(contract)
         contract.save()
         audit_record(
             action="variazione modificata",
             actor=user,
             obj=contract,
-            payload={"variation": variation.pk, "total": total},
+            payload={"variation": variation.pk, "total": total, **replaced},
             now=now,
         )
         notify.contract_event(

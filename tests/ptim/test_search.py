@@ -160,7 +160,7 @@ def test_rebooking_page_shows_the_editable_fields(f0, client_for):
             url,
             {
                 "annulled_progressive": "325",
-                "step": "riprenota",
+                "step": "rebook_conferma",
                 "measured_basis_confirmed": "on",
                 "description": "Descrizione corretta",
                 "intervention_category": c.intervention_category_id,
