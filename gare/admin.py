@@ -112,3 +112,21 @@ for model in (
     models.CriterionReopening,
 ):
     admin.site.register(model)
+
+
+@admin.register(models.GareDocument)
+class GareDocumentAdmin(admin.ModelAdmin):
+    """Minutes and award documents: produced and signed through the procedure, never edited."""
+
+    list_display = ("lot", "kind", "key", "version", "status", "sha256")
+    list_filter = ("kind", "status")
+    search_fields = ("lot__tender__code", "lot__cig", "key")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -31,6 +31,7 @@ from .selectors import (
     tenders_visible_to,
 )
 from .services import procedure as proc
+from .services.documents import may_see_offered_values
 
 TAGS = ["gare"]
 
@@ -209,10 +210,13 @@ class ScoreRunSerializer(serializers.Serializer):
     trail = serializers.ListField(child=serializers.CharField())
 
 
-def run_payload(lot: Lot, run: ScoreRun, names: dict[str, str]) -> dict:
-    """A stored run as the API shows it: in the technical stage, technical points only."""
+def run_payload(
+    lot: Lot, run: ScoreRun, names: dict[str, str], *, offered_values: bool = True
+) -> dict:
+    """A stored run as the API shows it: technical points only in the technical stage, and for
+    whoever may not see offered values (matrix row 26: the tender board)."""
     result = run.result or {}
-    technical_stage = run.stage == "TECHNICAL"
+    technical_stage = run.stage == "TECHNICAL" or not offered_values
     economic_codes = set(proc.economic_codes(proc.scheme_of(lot))) | {"PRICE", "TIME"}
     offers = []
     for row in result.get("offers", []):
@@ -230,6 +234,8 @@ def run_payload(lot: Lot, run: ScoreRun, names: dict[str, str]) -> dict:
                 "rank": None if technical_stage else row.get("rank"),
             }
         )
+    if not offered_values:  # not even the order of the ranking
+        offers.sort(key=lambda o: o["participant"])
     return {
         "version": run.version,
         "reason": run.reason,
@@ -251,7 +257,8 @@ def run_payload(lot: Lot, run: ScoreRun, names: dict[str, str]) -> dict:
 
 class ScoreRunList(APIView):
     """Calcoli dei punteggi di un lotto, dal più recente (stessi utenti della pagina
-    «Punteggi e graduatoria»: RUP, seggio di gara, commissione)."""
+    «Punteggi e graduatoria»: RUP, seggio di gara, commissione; il seggio vede solo i punteggi
+    tecnici)."""
 
     @extend_schema(
         operation_id="gare_lot_score_runs",
@@ -262,6 +269,6 @@ class ScoreRunList(APIView):
         lot = get_lot_for_manager(request.user, pk)
         names = {str(p.pk): p.display_name for p in lot.participants.all()}
         runs = lot.runs.order_by("-version")
-        return Response(
-            ScoreRunSerializer([run_payload(lot, r, names) for r in runs], many=True).data
-        )
+        offered_values = may_see_offered_values(request.user, lot)
+        payloads = [run_payload(lot, r, names, offered_values=offered_values) for r in runs]
+        return Response(ScoreRunSerializer(payloads, many=True).data)

@@ -60,6 +60,7 @@ class ParticipantStatus(models.TextChoices):
     ADMITTED = "ADMITTED", _("Ammesso")
     EXCLUDED = "EXCLUDED", _("Escluso")
     AWARDEE = "AWARDEE", _("Aggiudicatario")
+    RENOUNCED = "RENOUNCED", _("Rinunciatario (validità dell'offerta non confermata)")
 
 
 class ParticipationForm(models.TextChoices):
@@ -532,6 +533,20 @@ class Participant(ConcurrentTransitionMixin, models.Model):
     )
     def exclude(self) -> None:
         pass
+
+    @transition(
+        field=status,
+        source=[
+            S.SUBMITTED,
+            S.UNDER_ADMIN_CHECK,
+            S.REMEDY_PENDING,
+            S.SINGLE_CENTRE_REVIEW,
+            S.ADMITTED,
+        ],
+        target=S.RENOUNCED,
+    )
+    def renounce(self) -> None:
+        """No confirmation of the offer's validity by the reply deadline (R-GARE-074, S-28)."""
 
     @transition(field=status, source=S.ADMITTED, target=S.AWARDEE)
     def make_awardee(self) -> None:
@@ -1245,3 +1260,173 @@ class RectificationRequest(models.Model):
             "t": self.envelope_type,
             "p": self.participant,
         }
+
+
+# --- documents produced by the procedure (R-GARE-084) ------------------------------------------
+
+
+class GareDocumentKind(models.TextChoices):
+    MINUTES = "MINUTES", _("Verbale di seduta")
+    AWARD_PROPOSAL = "AWARD_PROPOSAL", _("Proposta di aggiudicazione")
+    AWARD_DECISION = "AWARD_DECISION", _("Provvedimento di aggiudicazione")
+
+
+class GareDocumentStatus(models.TextChoices):
+    PENDING = "PENDING", _("In preparazione")
+    DRAFT = "DRAFT", _("Bozza da firmare")
+    SIGNED = "SIGNED", _("Firmato")
+
+
+class GareDocument(models.Model):
+    """A minutes or award PDF of the procedure file: rendered after commit by a task, stored in
+    the kernel's documents with its SHA-256, then signed by the president (uploaded back).
+
+    ``key`` names the document across its versions (``minutes:<session>``,
+    ``award_proposal:<award>``, ``award_decision:<award>``); a new render after a later step
+    (e.g. the ranking after the economic opening) is a new version, earlier ones stay as they are.
+    """
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="documents", verbose_name=_("lotto")
+    )
+    kind = models.CharField(_("tipo"), max_length=20, choices=GareDocumentKind.choices)
+    key = models.CharField(_("chiave"), max_length=60, editable=False)
+    version = models.PositiveIntegerField(_("versione"), default=1)
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    award = models.ForeignKey(
+        Award, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    run = models.ForeignKey(
+        ScoreRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("stato"),
+        max_length=10,
+        choices=GareDocumentStatus.choices,
+        default=GareDocumentStatus.PENDING,
+    )
+    generated = models.ForeignKey(
+        "documents.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("PDF generato"),
+    )
+    sha256 = models.CharField(_("impronta SHA-256 del PDF generato"), max_length=64, blank=True)
+    signed = models.ForeignKey(
+        "documents.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("PDF firmato"),
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("firmato da"),
+    )
+    signed_at = models.DateTimeField(_("firma caricata il"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("richiesto da"),
+    )
+    created_at = models.DateTimeField(_("richiesto il"))
+    rendered_at = models.DateTimeField(_("generato il"), null=True, blank=True)
+    render_error = models.TextField(_("errore di generazione"), blank=True)
+
+    class Meta:
+        verbose_name = _("documento della procedura")
+        verbose_name_plural = _("documenti della procedura")
+        ordering = ["lot", "created_at", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="gare_document_key_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+# --- offer validity (R-GARE-074, D-50, AS-15) ----------------------------------------------------
+
+
+class ValidityReminder(models.Model):
+    """One reminder to the RPA/RUP per lot and threshold (30 or 10 days before the expiry)."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="validity_reminders")
+    days_before = models.PositiveSmallIntegerField(_("giorni prima della scadenza"))
+    validity_until = models.DateField(_("validità delle offerte fino al"))
+    sent_at = models.DateTimeField(_("inviato il"))
+
+    class Meta:
+        verbose_name = _("promemoria di scadenza della validità")
+        verbose_name_plural = _("promemoria di scadenza della validità")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lot", "days_before", "validity_until"], name="gare_validity_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot} – {self.days_before}"
+
+
+class ValidityExtensionRequest(models.Model):
+    """Request to all remaining participants to extend the offer (and guarantee) validity."""
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="validity_requests", verbose_name=_("lotto")
+    )
+    new_validity_date = models.DateField(_("nuova scadenza della validità"))
+    reply_deadline = models.DateTimeField(_("termine per la conferma"))
+    sent_at = models.DateTimeField(_("inviata il"))
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("chiusa il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("richiesta di proroga della validità")
+        verbose_name_plural = _("richieste di proroga della validità")
+        ordering = ["lot", "-sent_at"]
+
+    def __str__(self) -> str:
+        return _("Proroga della validità al %(d)s") % {
+            "d": self.new_validity_date.strftime("%d/%m/%Y")
+        }
+
+
+class ValidityReply(models.Model):
+    request = models.ForeignKey(
+        ValidityExtensionRequest, on_delete=models.CASCADE, related_name="replies"
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="validity_replies"
+    )
+    confirmed_at = models.DateTimeField(_("confermata il"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    renounced_at = models.DateTimeField(_("rinuncia registrata il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("risposta alla proroga della validità")
+        verbose_name_plural = _("risposte alla proroga della validità")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "participant"], name="gare_validity_reply_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} – {self.participant}"

@@ -10,13 +10,14 @@ session (``envelope_data`` refuses the others), the technical offers only as the
 files. One renderer class per document (STYLE.md §9); ``render()`` returns the PDF bytes, and
 ``data_sha256`` fingerprints the data it was made from (printed in the footer).
 
-For now ``views_documents`` renders on request (about 0.3 s a page): the app has no model yet
-to store a rendered document with its SHA-256, which would let a task render it after commit
-(DESIGN.md) and the view serve the stored file.
+The renderers run only in the Celery task ``gare.tasks.render_gare_document`` (after the
+commit of the step that asked for the document, ``gare/services/documents.py``), never in a
+request: the result is stored with its SHA-256 as a ``GareDocument`` and the views serve it.
 """
 
 from __future__ import annotations
 
+import abc
 import datetime
 import hashlib
 import json
@@ -171,7 +172,7 @@ def run_table(lot: Lot, run: ScoreRun | None, names: dict[str, str]) -> dict | N
     }
 
 
-class _Renderer:
+class _Renderer(abc.ABC):
     template_name = ""
 
     def __init__(self, lot: Lot, now):
@@ -186,8 +187,9 @@ class _Renderer:
         )
         self.names = {str(p.pk): p.display_name for p in self.participants}
 
+    @abc.abstractmethod
     def data(self) -> dict:
-        raise NotImplementedError
+        """The figures of the document, read from what the procedure stored."""
 
     def context(self) -> dict:
         data = self.data()
@@ -246,9 +248,16 @@ class SessionMinutesRenderer(_Renderer):
 
     template_name = "gare/pdf/minutes.html"
 
-    def __init__(self, session: Session, now):
+    def __init__(self, session: Session, now, run: ScoreRun | None = None):
         super().__init__(session.lot, now)
         self.session = session
+        self.run = run
+
+    def _run_of(self, stage: str) -> ScoreRun | None:
+        """The run the document was requested for (stored), else the latest of that stage."""
+        if self.run is not None and self.run.stage == stage:
+            return self.run
+        return proc.latest_run(self.lot, stage)
 
     def _envelope_rows(self, env_type: str) -> list[dict]:
         rows = []
@@ -316,16 +325,14 @@ class SessionMinutesRenderer(_Renderer):
         elif kind == SessionKind.TECH_OPENING:
             data["commission"] = self.commission()
             data["envelopes"] = self._envelope_rows("B")
-            data["tables"] = [
-                run_table(self.lot, proc.latest_run(self.lot, "TECHNICAL"), self.names)
-            ]
+            data["tables"] = [run_table(self.lot, self._run_of("TECHNICAL"), self.names)]
             data["exclusions"] = self.exclusions(("TECHNICAL",))
         elif kind == SessionKind.ECON_OPENING:
             data["envelopes"] = self._envelope_rows("C")
-            data["tables"] = [run_table(self.lot, proc.latest_run(self.lot, "FULL"), self.names)]
+            data["tables"] = [run_table(self.lot, self._run_of("FULL"), self.names)]
             data["exclusions"] = self.exclusions(("ECONOMIC",))
         else:  # improvement offers and public draw: the ranking that followed
-            data["tables"] = [run_table(self.lot, proc.latest_run(self.lot, "FULL"), self.names)]
+            data["tables"] = [run_table(self.lot, self._run_of("FULL"), self.names)]
         data["tables"] = [t for t in data["tables"] if t]
         data["runs"] = [
             {
@@ -344,9 +351,11 @@ class AwardRenderer(_Renderer):
 
     template_name = "gare/pdf/award.html"
 
-    def __init__(self, award: Award, now):
+    def __init__(self, award: Award, now, decision: bool | None = None):
         super().__init__(award.lot, now)
         self.award = award
+        # The proposal stays a proposal even when rendered after the award was adopted.
+        self.decision = award.adopted_at is not None if decision is None else decision
 
     def data(self) -> dict:
         a = self.award
@@ -359,9 +368,9 @@ class AwardRenderer(_Renderer):
             latest = deadlines.latest_signature_date(a.adopted_at, self.tender)
         return {
             "award": a,
-            "adopted": a.adopted_at is not None,
+            "adopted": self.decision,
             "title": _("Provvedimento di aggiudicazione")
-            if a.adopted_at
+            if self.decision
             else _("Proposta di aggiudicazione"),
             "awardee": a.participant.display_name,
             "awardee_tax_code": a.participant.operator.tax_code,

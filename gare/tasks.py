@@ -17,3 +17,54 @@ def close_due_submissions() -> int:
     for tender in Tender.objects.filter(status=TenderStatus.PUBLISHED, offer_deadline__lte=now):
         closed += close_submission_if_due(tender=tender, now=now)
     return closed
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+)
+def render_gare_document(self, document_id: int) -> str:
+    """Render and store one minutes/award PDF requested by a procedure step (R-GARE-084)."""
+    from .services.documents import document_render
+
+    doc = document_render(document_id=document_id, now=timezone.now())
+    return doc.sha256
+
+
+@shared_task(acks_late=True)
+def sweep_pending_documents() -> int | None:
+    """Every 5 minutes: render the documents whose after-commit task was lost (broker down)."""
+    from procurement.core.jobs import claimed_run, slot_key
+
+    from .services.documents import render_pending
+
+    now = timezone.now()
+    key = slot_key("gare-documents-sweep", now, resolution="minute")
+    with claimed_run(job="gare-documents-sweep", key=key, now=now, slot=now) as run:
+        if run is None:
+            return None
+        done = render_pending(now=now)
+        run.summary = {"rendered": done}
+    return done
+
+
+@shared_task(acks_late=True)
+def offer_validity_job() -> dict | None:
+    """Daily: validity reminders to the RPA/RUP (30 and 10 days before) and renunciations of the
+    participants that did not confirm an extension by its deadline (R-GARE-074, D-50)."""
+    from procurement.core.jobs import claimed_run, slot_key
+
+    from .services.validity import validity_sweep
+
+    now = timezone.now()
+    key = slot_key("gare-offer-validity", now, resolution="hour")
+    with claimed_run(job="gare-offer-validity", key=key, now=now, slot=now) as run:
+        if run is None:
+            return None
+        summary = validity_sweep(now=now)
+        run.summary = summary
+    return summary

@@ -22,7 +22,6 @@ urlpatterns = [
     path("lotti/<int:pk>/", views.lot_procedure, name="lot"),
     path("lotti/<int:pk>/azioni/<slug:action>/", views.lot_action, name="lot_action"),
     path("lotti/<int:pk>/coefficienti/", views.coefficients, name="coefficients"),
-    path("lotti/<int:pk>/graduatoria/", views.ranking, name="ranking"),
     path("file/<int:pk>/", views.envelope_file_download, name="envelope_file"),
     path("<uuid:tender_pk>/bando/<int:pk>/", views.public_document, name="public_document"),
 ]
@@ -38,6 +37,39 @@ urlpatterns += [
     ),
     path(
         "lotti/<int:pk>/aggiudicazione.pdf", views_documents.award_document, name="award_document"
+    ),
+    # The ranking page lives with the documents: both gate the offered values (matrix row 26).
+    path("lotti/<int:pk>/graduatoria/", views_documents.ranking, name="ranking"),
+    path(
+        "lotti/<int:pk>/documenti/<int:doc_pk>/",
+        views_documents.document_download,
+        name="document_download",
+    ),
+    path(
+        "lotti/<int:pk>/documenti/<int:doc_pk>/firmato/",
+        views_documents.document_signed_download,
+        name="document_signed",
+    ),
+    path(
+        "lotti/<int:pk>/documenti/<int:doc_pk>/firma/",
+        views_documents.document_sign_upload,
+        name="document_sign",
+    ),
+]
+
+# Offer validity extension (gare/views_validity.py).
+from . import views_validity  # noqa: E402
+
+urlpatterns += [
+    path(
+        "lotti/<int:pk>/proroga-validita/",
+        views_validity.validity_request,
+        name="validity_request",
+    ),
+    path(
+        "comunicazioni/<int:pk>/conferma-validita/",
+        views_validity.validity_confirm_view,
+        name="validity_confirm",
     ),
 ]
 

@@ -59,6 +59,7 @@ from .services import procedure as proc
 from .services import submission as sub
 from .services import tenders as tender_services
 from .services.common import GareError, is_staff_of, operator_orgs
+from .services.documents import may_see_offered_values
 
 
 def _aware(value: str):
@@ -579,6 +580,8 @@ def lot_procedure(request, pk):
     member = lot.commission.filter(user=request.user).first()
     context = {
         "lot": lot,
+        # Matrix row 26: the tender board does not see offered values.
+        "hide_offered_values": not may_see_offered_values(request.user, lot),
         "tender": lot.tender,
         "staff": staff,
         "rows": rows,
@@ -897,50 +900,6 @@ def coefficients(request, pk):
             "grid": grid,
             "scale": proc.scale_values(scheme),
             "editable": lot.status == LotStatus.TECH_EVALUATION or bool(reopened),
-        },
-    )
-
-
-@login_required
-def ranking(request, pk):
-    lot = get_lot_for_manager(request.user, pk)
-    run = proc.latest_run(lot)
-    names = {str(p.pk): p.display_name for p in lot.participants.all()}
-    rows = []
-    codes = []
-    anomalies = []
-    if run:
-        economic = {"PRICE", "TIME"}
-        if run.stage == "TECHNICAL":
-            economic |= set(proc.economic_codes(proc.scheme_of(lot)))
-        for o in run.result.get("offers", []):
-            codes = codes or [c for c in o.get("points", {}) if c not in economic]
-            rows.append(
-                {
-                    "name": names.get(o["id"], o["id"]),
-                    **o,
-                    "cells": [o["points"].get(c, "") for c in codes],
-                }
-            )
-        anomalies = [
-            {"name": names.get(a["id"], a["id"]), "indicators": a["indicators"]}
-            for a in run.result.get("anomaly", [])
-            if a.get("appears_abnormal")
-        ]
-    ties = [
-        [names.get(i, i) for i in group] for group in (run.result.get("ties", []) if run else [])
-    ]
-    return render(
-        request,
-        "gare/ranking.html",
-        {
-            "lot": lot,
-            "run": run,
-            "rows": rows,
-            "codes": codes,
-            "ties": ties,
-            "runs": lot.runs.all(),
-            "anomalies": anomalies,
         },
     )
 

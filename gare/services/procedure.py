@@ -39,7 +39,7 @@ from ..models import (
     TenderStatus,
 )
 from ..ocds import publish_award, publish_contract
-from . import admincheck
+from . import admincheck, documents
 from .common import (
     GareError,
     audit,
@@ -131,6 +131,17 @@ def _move_participant(p: Participant, transition, *, user, now, action, payload=
         to_state=p.status,
         payload=payload,
     )
+
+
+def _minutes(lot: Lot, kind: str, *, user, now, run: ScoreRun | None = None) -> None:
+    """R-GARE-084: the minutes of the last session of `kind`, rendered after commit."""
+    session = (
+        lot.sessions.filter(kind=kind, started_at__isnull=False).order_by("-started_at").first()
+    )
+    if session is not None:
+        documents.document_request(
+            lot=lot, kind="MINUTES", session=session, run=run, user=user, now=now
+        )
 
 
 def _require_status(lot: Lot, *statuses) -> None:
@@ -384,6 +395,7 @@ def technical_session_close(*, user, lot: Lot, now) -> Lot:
             now=now,
             action="seduta pubblica chiusa: valutazione tecnica",
         )
+        _minutes(lot, SessionKind.TECH_OPENING, user=user, now=now)
     return lot
 
 
@@ -668,6 +680,7 @@ def admissions_adopt(*, user, lot: Lot, now) -> Lot:
             action="provvedimento di ammissione adottato",
             payload={"admitted": [p.pk for p in admitted_list]},
         )
+        _minutes(lot, SessionKind.ADMIN_OPENING, user=user, now=now)
         names = ", ".join(p.display_name for p in admitted_list) or _("nessuno")
         for p in lot.participants.exclude(status=ParticipantStatus.WITHDRAWN).select_related(
             "operator"
@@ -942,6 +955,7 @@ def technical_finalise(*, user, lot: Lot, now) -> ScoreRun:
         _require_status(lot, LotStatus.TECH_EVALUATION)
         run = _run(lot, user=user, now=now, reason="INITIAL", stage="TECHNICAL")
         _move(lot, lot.publish_technical, user=user, now=now, action="punteggi tecnici pubblicati")
+        _minutes(lot, SessionKind.TECH_OPENING, user=user, now=now, run=run)
         for p in admitted(lot):
             row = next((o for o in run.result["offers"] if o["id"] == str(p.pk)), None)
             communication_send(
@@ -1020,6 +1034,7 @@ def ranking_compute(*, user, lot: Lot, now) -> ScoreRun:
             action="graduatoria formata",
             payload={"run": run.version},
         )
+        _minutes(lot, SessionKind.ECON_OPENING, user=user, now=now, run=run)
         _after_full_run(lot, run, user=user, now=now)
     return run
 
@@ -1114,6 +1129,9 @@ def improvements_open(*, user, lot: Lot, now) -> ScoreRun:
         run = _run(
             lot, user=user, now=now, reason="IMPROVEMENT", stage="FULL", improvements=improvements
         )
+        documents.document_request(
+            lot=lot, kind="MINUTES", session=session, run=run, user=user, now=now
+        )
         still = run.result.get("pending_tie") or []
         if not still:
             _move(
@@ -1174,6 +1192,9 @@ def draw_conduct(*, user, lot: Lot, now) -> ScoreRun:
             payload={"commitment": commitment, "seed": seed, "order": order},
         )
         _move(lot, lot.rank, user=user, now=now, action="parità risolta con sorteggio")
+        documents.document_request(
+            lot=lot, kind="MINUTES", session=session, run=run, user=user, now=now
+        )
     return run
 
 
@@ -1317,6 +1338,9 @@ def award_propose(*, user, lot: Lot, now) -> Award:
             action="proposta di aggiudicazione",
             payload={"participant": participant.pk, "run": run.version},
         )
+        documents.document_request(
+            lot=lot, kind="AWARD_PROPOSAL", award=award, run=run, user=user, now=now
+        )
     return award
 
 
@@ -1411,6 +1435,9 @@ def award_adopt(*, user, lot: Lot, now, self_declaration_fallback: bool = False)
             )
         award.last_communication_sent_at = now
         award.save()
+        documents.document_request(
+            lot=lot, kind="AWARD_DECISION", award=award, run=award.run, user=user, now=now
+        )
         publish_award(lot, award, now=now)  # open data: the award is public from now
     return award
 

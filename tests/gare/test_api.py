@@ -172,6 +172,17 @@ def test_technical_scores_without_economic_values_then_the_ranking(world, lot, c
     assert latest["offers"][0]["participant"] == first
     assert latest["ties"] == [] and latest["inadmissible"] == []
 
+    # Matrix row 26: the tender board sees the runs, but no offered value, score or order.
+    response, text = get(client_for(world.board), url)
+    assert response.status_code == 200
+    assert_no_offer_figures(text)
+    for run in response.json():
+        names_in_order = [o["participant"] for o in run["offers"]]
+        assert names_in_order == sorted(names_in_order)
+        for offer in run["offers"]:
+            assert {"PRICE", "TIME", "E1", "E2"}.isdisjoint(offer["points"])
+            assert offer["economic"] is None and offer["total"] is None and offer["rank"] is None
+
 
 def test_the_runs_are_in_the_openapi_schema(client_for, world):
     response = client_for(world.rup).get("/api/schema/?format=json")

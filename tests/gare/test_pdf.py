@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from gare.models import LotStatus, SessionKind
 from gare.services import procedure as proc
+from gare.services.documents import render_pending
 from tests.factories.kernel import aware
 
 from .conftest import run_to_admissions, run_to_ranking, run_to_technical, submit_offer
@@ -179,7 +180,18 @@ def name_of(world, oid: str) -> str:
     return world.operators[IDS.index(oid)].name
 
 
+def render_documents() -> int:
+    """What the Celery task does after each step's commit (the test transaction never commits)."""
+    return render_pending(now=aware(2026, 12, 1, 9, 0))
+
+
+def award_response(client, lot):
+    render_documents()
+    return client.get(f"/gare/lotti/{lot.pk}/aggiudicazione.pdf")
+
+
 def minutes(client, lot, kind) -> bytes:
+    render_documents()
     session = lot.sessions.get(kind=kind)
     response = client.get(f"/gare/lotti/{lot.pk}/sedute/{session.pk}/verbale.pdf")
     assert response.status_code == 200, response.content[:300]
@@ -244,7 +256,7 @@ def test_as_09_award_document_after_the_exclusion_shows_the_new_ranking(world, l
     label = as01_procedure(world, lot)
     proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 9, 9, 9, 0))
     client = client_for(world.rup)
-    proposal = pdf_text(client.get(f"/gare/lotti/{lot.pk}/aggiudicazione.pdf").content)
+    proposal = pdf_text(award_response(client, lot).content)
     assert "Proposta di aggiudicazione" in proposal
     assert f"{name_of(world, 'O2')}" in proposal.split("Aggiudicatario proposto", 1)[1][:200]
 
@@ -266,7 +278,7 @@ def test_as_09_award_document_after_the_exclusion_shows_the_new_ranking(world, l
     lot.refresh_from_db()
     assert lot.status == LotStatus.AWARDED
 
-    response = client.get(f"/gare/lotti/{lot.pk}/aggiudicazione.pdf")
+    response = award_response(client, lot)
     assert response.status_code == 200
     text = pdf_text(response.content)
     assert "Provvedimento di aggiudicazione" in text
@@ -323,6 +335,7 @@ def test_as_03_tie_improvement_offers_and_draw_in_the_draw_minutes(world, lot, c
 
 def test_only_who_sees_the_ranking_downloads_the_documents(world, lot, client_for):
     run_to_admissions(world, lot, 2)
+    render_documents()
     session = lot.sessions.get(kind=SessionKind.ADMIN_OPENING)
     url = f"/gare/lotti/{lot.pk}/sedute/{session.pk}/verbale.pdf"
     assert client_for(world.rup).get(url).status_code == 200

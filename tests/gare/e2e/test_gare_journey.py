@@ -13,6 +13,7 @@ import time_machine
 from django.utils import timezone
 
 from gare.models import LotStatus, Tender
+from gare.services.documents import render_pending
 
 from ..conftest import CODES, MINIMAL_PDF
 from ..test_pdf import pdf_text
@@ -183,6 +184,9 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
 
         # The minutes of the economic session, downloaded from the ranking page: the same
         # ranking, read from the PDF's text; its first page as the browser's PDF viewer shows it.
+        # No Celery worker runs here: the sweeper renders what the steps queued after commit.
+        assert render_pending(now=timezone.now()) >= 1
+        page.reload()
         minutes = _download(page, "minutes-econ_opening", output_dir / "gare-05-verbale.pdf")
         text = pdf_text(minutes.read_bytes()).split("Punteggi e graduatoria", 1)[1]
         assert text.index(ranked[0][0]) < text.index(ranked[1][0])
@@ -206,6 +210,7 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
         assert lot.status == LotStatus.AWARDED
 
         # The award decision, from the ranking page: the first of the ranking is the awardee.
+        assert render_pending(now=timezone.now()) >= 1
         page.goto(f"/gare/lotti/{lot.pk}/graduatoria/")
         award = _download(page, "award-document", output_dir / "gare-06-aggiudicazione.pdf")
         text = pdf_text(award.read_bytes())
