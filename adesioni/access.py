@@ -7,7 +7,7 @@ supplier through the users of the supplier organisation. Outsiders get 404.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from procurement.accounts.access import active_memberships, organisations_of
@@ -89,14 +89,27 @@ def acting_cost_centre(user, organisation, membership=None):
     return own is not None, own
 
 
+def enabled_rows():
+    """Enabled users that may act now: a row tied to a CdC of the banditore counts only while an
+    active membership of the user covers that CdC (the whole organisation or that CdC)."""
+    from procurement.accounts.models import Membership
+
+    covering = (
+        Membership.objects.active()
+        .filter(
+            user_id=OuterRef("user_id"), organisation_id=OuterRef("cost_centre__organisation_id")
+        )
+        .filter(Q(cost_centre__isnull=True) | Q(cost_centre_id=OuterRef("cost_centre_id")))
+    )
+    return ContractEnabledUser.objects.filter(Q(cost_centre__isnull=True) | Exists(covering))
+
+
 def is_evaluator(user, contract: FrameworkContract) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     if contract.issuer_rup_id == user.pk:
         return True
-    return ContractEnabledUser.objects.filter(
-        contract=contract, user=user, can_evaluate=True
-    ).exists()
+    return enabled_rows().filter(contract=contract, user=user, can_evaluate=True).exists()
 
 
 def is_issuer_user(user, contract: FrameworkContract) -> bool:
@@ -104,7 +117,7 @@ def is_issuer_user(user, contract: FrameworkContract) -> bool:
         return False
     return (
         is_evaluator(user, contract)
-        or ContractEnabledUser.objects.filter(contract=contract, user=user).exists()
+        or enabled_rows().filter(contract=contract, user=user).exists()
         or organisations_of(user).filter(pk=contract.issuer_id).exists()
     )
 
@@ -118,7 +131,7 @@ def contracts_visible_to(user):
     qs = FrameworkContract.objects.select_related("issuer", "supplier")
     if user.is_superuser:
         return qs
-    issuer_ids = ContractEnabledUser.objects.filter(user=user).values("contract_id")
+    issuer_ids = enabled_rows().filter(user=user).values("contract_id")
     return qs.filter(
         Q(status__in=[ContractStatus.PUBLISHED, ContractStatus.CLOSED])
         | Q(pk__in=issuer_ids)
@@ -138,7 +151,7 @@ def _ids(queryset) -> list:
 
 
 def _issuer_contract_ids(user) -> list:
-    enabled = ContractEnabledUser.objects.filter(user=user).values_list("contract_id", flat=True)
+    enabled = enabled_rows().filter(user=user).values_list("contract_id", flat=True)
     return list(
         FrameworkContract.objects.filter(Q(pk__in=list(enabled)) | Q(issuer_rup=user)).values_list(
             "pk", flat=True

@@ -48,7 +48,16 @@ class ContractSerializer(serializers.ModelSerializer):
         ]
 
 
-class AdhesionSerializer(serializers.ModelSerializer):
+class CostCentreFields(serializers.ModelSerializer):
+    """The adhering CdC (spec §3.3 `adherent_cost_centre`), read-only; null = whole organisation."""
+
+    cost_centre = serializers.CharField(source="cost_centre.code", default=None, read_only=True)
+    cost_centre_name = serializers.CharField(
+        source="cost_centre.name", default=None, read_only=True
+    )
+
+
+class AdhesionSerializer(CostCentreFields):
     organisation = serializers.CharField(source="organisation.name")
 
     class Meta:
@@ -57,6 +66,8 @@ class AdhesionSerializer(serializers.ModelSerializer):
             "id",
             "contract",
             "organisation",
+            "cost_centre",
+            "cost_centre_name",
             "code",
             "hypothesis",
             "amount",
@@ -75,7 +86,7 @@ class LineSerializer(serializers.ModelSerializer):
         fields = ["position", "description", "unit_price", "quantity", "line_total"]
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(CostCentreFields):
     organisation = serializers.CharField(source="organisation.name")
     adhesion = serializers.CharField(source="adhesion.code", default=None)
     lines = LineSerializer(many=True, read_only=True)
@@ -86,6 +97,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "contract",
             "organisation",
+            "cost_centre",
+            "cost_centre_name",
             "number",
             "adhesion",
             "hypothesis",
@@ -123,7 +136,11 @@ class AdhesionList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Adhesion.objects.none()
-        return adhesions_visible_to(self.request.user).order_by("-code_year", "-code_seq")
+        return (
+            adhesions_visible_to(self.request.user)
+            .select_related("cost_centre")
+            .order_by("-code_year", "-code_seq")
+        )
 
 
 class AdhesionDetail(generics.RetrieveAPIView):
@@ -142,6 +159,7 @@ class OrderList(generics.ListAPIView):
             return SupplyOrder.objects.none()
         return (
             orders_visible_to(self.request.user)
+            .select_related("cost_centre")
             .prefetch_related("lines")
             .order_by("-number_year", "-number_seq")
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -423,24 +424,54 @@ def enabled_user_candidates(contract: FrameworkContract):
     )
 
 
+def enabled_user_cost_centres(contract: FrameworkContract):
+    """The banditore's cost centres an enabled user may be tied to."""
+    return CostCentre.objects.filter(organisation=contract.issuer).order_by("code")
+
+
+def _covers_cost_centre(target_user, contract: FrameworkContract, cost_centre) -> bool:
+    from procurement.accounts.models import Membership
+
+    memberships = Membership.objects.active().filter(user=target_user, organisation=contract.issuer)
+    return memberships.filter(Q(cost_centre__isnull=True) | Q(cost_centre=cost_centre)).exists()
+
+
 def enabled_user_set(
-    *, user, contract_id, target_user, can_evaluate: bool, now
+    *, user, contract_id, target_user, can_evaluate: bool, now, cost_centre=None
 ) -> ContractEnabledUser:
-    """ "UTENTI ABILITATI AD OPERARE SULLA PROCEDURA": add a user or change `can_evaluate`."""
+    """ "UTENTI ABILITATI AD OPERARE SULLA PROCEDURA": add a user or change CdC / `can_evaluate`.
+
+    The CdC (spec §3.3 `ContractEnabledUser.cost_centre`) must be one of the banditore's and one
+    the user belongs to (a membership of the whole administration or of that CdC): the user then
+    acts for the banditore as that CdC, and only while such a membership lasts.
+    """
     with transaction.atomic():
         contract = _lock(user, contract_id)
         if not enabled_user_candidates(contract).filter(pk=target_user.pk).exists():
             raise AdesioniError(_("L'utente non appartiene all'amministrazione banditrice."))
         if target_user.pk == contract.issuer_rup_id and not can_evaluate:
             raise AdesioniError(_("Il RUP dell'accordo quadro valuta sempre adesioni e ordini."))
+        if cost_centre is not None:
+            if cost_centre.organisation_id != contract.issuer_id:
+                raise AdesioniError(
+                    _("Il centro di costo non appartiene all'amministrazione banditrice.")
+                )
+            if not _covers_cost_centre(target_user, contract, cost_centre):
+                raise AdesioniError(_("L'utente non opera per il centro di costo indicato."))
         enabled, _created = ContractEnabledUser.objects.update_or_create(
-            contract=contract, user=target_user, defaults={"can_evaluate": bool(can_evaluate)}
+            contract=contract,
+            user=target_user,
+            defaults={"can_evaluate": bool(can_evaluate), "cost_centre": cost_centre},
         )
         _audit(
             user,
             contract,
             "utente abilitato sul contratto",
-            {"user": target_user.username, "can_evaluate": bool(can_evaluate)},
+            {
+                "user": target_user.username,
+                "can_evaluate": bool(can_evaluate),
+                "cost_centre": cost_centre.code if cost_centre is not None else None,
+            },
             now,
         )
     return enabled

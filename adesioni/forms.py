@@ -325,11 +325,18 @@ class ContractDocumentForm(StyledForm):
 
 class EnabledUserForm(StyledForm):
     user = forms.ModelChoiceField(label=_("Utente"), queryset=User.objects.none())
+    cost_centre = forms.ModelChoiceField(
+        label=_("Centro di costo"),
+        queryset=CostCentre.objects.none(),
+        required=False,
+        help_text=_("Vuoto: opera per l'intera amministrazione banditrice."),
+    )
     can_evaluate = forms.BooleanField(label=_("Valuta adesioni e ordinativi"), required=False)
 
     def __init__(self, *args, contract=None, **kwargs):
         super().__init__(*args, **kwargs)
         if contract is not None:
-            from .configuration import enabled_user_candidates
+            from .configuration import enabled_user_candidates, enabled_user_cost_centres
 
             self.fields["user"].queryset = enabled_user_candidates(contract)
+            self.fields["cost_centre"].queryset = enabled_user_cost_centres(contract)

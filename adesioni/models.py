@@ -128,6 +128,27 @@ class FrameworkContract(ConcurrentTransitionMixin, models.Model):
     def close(self) -> None:
         pass
 
+    def price_adjustments_display(self) -> list[dict]:
+        """The price adjustments in Italian form: "4,9" and "01/04/2023" (R-ADE-009)."""
+        import datetime
+
+        from django.utils.formats import number_format
+
+        rows = []
+        for adj in self.price_adjustments or []:
+            try:
+                pct = number_format(Decimal(str(adj.get("pct"))).normalize(), use_l10n=True)
+            except (ArithmeticError, ValueError, TypeError):
+                pct = str(adj.get("pct", ""))
+            try:
+                since = datetime.date.fromisoformat(str(adj.get("effective_from"))).strftime(
+                    "%d/%m/%Y"
+                )
+            except ValueError:
+                since = str(adj.get("effective_from", ""))
+            rows.append({"pct": pct, "since": since, "act": adj.get("act_reference", "")})
+        return rows
+
     def is_expired(self, now) -> bool:
         return self.expiry_at is not None and self.expiry_at <= now
 
@@ -212,6 +233,16 @@ class ContractEnabledUser(models.Model):
         FrameworkContract, on_delete=models.CASCADE, related_name="enabled_users"
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The banditore's CdC the user acts for on this contract (spec §3.3); empty = the whole
+    # administration. While set, the user acts only as long as a membership covers that CdC.
+    cost_centre = models.ForeignKey(
+        "accounts.CostCentre",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("centro di costo"),
+    )
     can_evaluate = models.BooleanField(_("valuta adesioni e ordinativi"), default=False)
 
     class Meta:

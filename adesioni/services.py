@@ -32,7 +32,6 @@ from .models import (
     AdhesionSubmission,
     CigRequest,
     ContractCounter,
-    ContractEnabledUser,
     ContractMessage,
     CounterKind,
     DraftOrigin,
@@ -120,7 +119,9 @@ def adherent_users(organisation):
 
 def evaluator_users(contract: FrameworkContract):
     User = get_user_model()
-    ids = ContractEnabledUser.objects.filter(contract=contract, can_evaluate=True).values("user_id")
+    from .access import enabled_rows
+
+    ids = enabled_rows().filter(contract=contract, can_evaluate=True).values("user_id")
     return list(User.objects.filter(Q(pk__in=ids) | Q(pk=contract.issuer_rup_id)).distinct())
 
 

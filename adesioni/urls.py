@@ -105,6 +105,11 @@ urlpatterns = [
         views.scheda_detail,
         name="scheda_detail",
     ),
+    path(
+        "ordini/<uuid:pk>/schede/<int:scheda_id>/avvisi/",
+        views.scheda_banner,
+        name="scheda_banner",
+    ),
     path("ordini/<uuid:pk>/approva/", views.order_approve, name="order_approve"),
     path("ordini/<uuid:pk>/rifiuta/", views.order_refuse, name="order_refuse"),
     path("ordini/<uuid:pk>/riapri/", views.order_reopen, name="order_reopen"),

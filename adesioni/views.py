@@ -184,6 +184,15 @@ def contract_detail(request, pk):
     status_filter = request.GET.get("stato", "")
     if tab == "adesioni" and status_filter:
         adhesions = adhesions.filter(status=status_filter)
+    # R-ADE-041: the banditore filters adhesions by status, aderente and round.
+    adherent_filter = request.GET.get("aderente", "").strip()[:100]
+    round_filter = request.GET.get("round", "").strip()
+    if tab == "adesioni" and adherent_filter:
+        adhesions = adhesions.filter(organisation__name__icontains=adherent_filter)
+    if tab == "adesioni" and round_filter.isdigit():
+        adhesions = adhesions.filter(current_round=int(round_filter))
+    else:
+        round_filter = ""
     if tab == "ordinativi" and status_filter:
         orders = orders.filter(status=status_filter)
     # The current profile's CdC: one draft per (contract, CdC), orders on its approved adhesions.
@@ -230,6 +239,8 @@ def contract_detail(request, pk):
             "adhesion_statuses": AdhesionStatus.choices,
             "order_statuses": OrderStatus.choices,
             "status_filter": status_filter,
+            "adherent_filter": adherent_filter,
+            "round_filter": round_filter,
             "can_write": contract.status == ContractStatus.PUBLISHED
             and (
                 bool(own_orgs) or is_issuer_user(user, contract) or is_supplier_user(user, contract)
@@ -701,18 +712,42 @@ def order_banners(request, pk):
     )
 
 
-@login_required
-def scheda_detail(request, pk, scheda_id):
-    """Detail of a scheda (ANN): "Inserimento dati" and its own "log trasmissioni" (R-ADE-104)."""
-    from procurement.anac.operations import can_see_bodies, transmissions_for
+def _scheda_for_user(user, pk, scheda_id):
     from procurement.pcp.models import PcpScheda
 
-    order = get_order_for_user(request.user, pk=pk)
-    if not _sees_anac_data(request.user, order) or order.pcp_appalto_id is None:
+    order = get_order_for_user(user, pk=pk)
+    if not _sees_anac_data(user, order) or order.pcp_appalto_id is None:
         raise Http404
     scheda = PcpScheda.objects.filter(pk=scheda_id, appalto_id=order.pcp_appalto_id).first()
     if scheda is None:
         raise Http404
+    return order, scheda
+
+
+@login_required
+def scheda_banner(request, pk, scheda_id):
+    """MSG-05 on the scheda page, polled by htmx every 15 s while the send is in progress; once
+    the scheda has left SENDING the fragment has no trigger, so the polling stops."""
+    order, scheda = _scheda_for_user(request.user, pk, scheda_id)
+    return render(
+        request,
+        "adesioni/_scheda_banner.html",
+        {
+            "order": order,
+            "scheda": scheda,
+            "banner_polling": str(scheda.status) == "SENDING",
+            "finished": request.GET.get("da") == "1",
+            "M": M,
+        },
+    )
+
+
+@login_required
+def scheda_detail(request, pk, scheda_id):
+    """Detail of a scheda (ANN): "Inserimento dati" and its own "log trasmissioni" (R-ADE-104)."""
+    from procurement.anac.operations import can_see_bodies, transmissions_for
+
+    order, scheda = _scheda_for_user(request.user, pk, scheda_id)
     tab = request.GET.get("tab", "dati")
     if tab not in ("dati", "log", "storia"):
         tab = "dati"

@@ -112,7 +112,7 @@ def contract_configure(request, pk):
             "rounds": rounds,
             "order_requirements": contract.order_requirements.all(),
             "documents": contract.documents.select_related("version"),
-            "enabled_users": contract.enabled_users.select_related("user"),
+            "enabled_users": contract.enabled_users.select_related("user", "cost_centre"),
             "requirement_form": RequirementForm(),
             "document_form": ContractDocumentForm(),
             "user_form": EnabledUserForm(contract=contract),
@@ -246,6 +246,7 @@ def contract_config_user(request, pk):
         _("Utente abilitato."),
         target_user=form.cleaned_data["user"],
         can_evaluate=form.cleaned_data["can_evaluate"],
+        cost_centre=form.cleaned_data["cost_centre"],
     )
 
 

@@ -315,3 +315,44 @@ def test_visibility_of_adhesions(ne, samples, password_client):
     assert password_client(ne.alfa).get(url).status_code == 404
     with pytest.raises(S.AdesioniError):
         S.adhesion_approve(user=ne.giulio, adhesion_id=adhesion.pk, now=now)
+
+
+def test_banditore_list_filters_by_status_aderente_and_round(ne, samples, password_client):
+    """R-ADE-041 (all aderenti, SENT/APPROVED only, filters by status, aderente and round) and
+    R-ADE-032 (label of a sent adhesion)."""
+    now = timezone.now()
+
+    def create(user, organisation):
+        return S.adhesion_create(
+            user=user,
+            contract=ne.contract,
+            organisation=organisation,
+            hypothesis="A",
+            amount="100.00",
+            files={"MI": manifestazione(samples)},
+            now=now,
+        )
+
+    ours = create(ne.giulio, ne.adherent)
+    theirs = create(ne.outsider, ne.other_adherent)
+    mario = password_client(ne.mario)
+    base = ne_url(f"contratti/{ne.contract.pk}/?tab=adesioni")
+
+    def listed(query=""):
+        page = mario.get(base + query).content.decode()
+        return {a.code for a in (ours, theirs) if a.code in page}, page
+
+    assert listed()[0] == set()  # drafts are not the banditore's
+    S.adhesion_send(user=ne.giulio, adhesion_id=ours.pk, now=now)
+    S.adhesion_send(user=ne.outsider, adhesion_id=theirs.pk, now=now)
+    codes, page = listed()
+    assert codes == {ours.code, theirs.code}
+    assert "Inviata – in attesa di approvazione" in page
+    assert listed("&aderente=esempio")[0] == {ours.code}
+    assert listed("&aderente=altrove")[0] == {theirs.code}
+    assert listed("&round=0")[0] == {ours.code, theirs.code}
+    assert listed("&round=1")[0] == set()
+    assert listed("&round=x")[0] == {ours.code, theirs.code}  # ignored, no error
+    S.adhesion_approve(user=ne.mario, adhesion_id=theirs.pk, now=now)
+    assert listed("&stato=APPROVED")[0] == {theirs.code}
+    assert listed("&stato=SENT&aderente=esempio")[0] == {ours.code}

@@ -298,3 +298,66 @@ def test_evaluation_stays_available_after_the_expiry(ne, samples):
     later = start + timedelta(hours=2)
     approved = S.adhesion_approve(user=ne.mario, adhesion_id=adhesion.pk, now=later)
     assert approved.status == AdhesionStatus.APPROVED
+
+
+def test_enabled_user_acts_for_the_banditore_cost_centre_it_is_tied_to(ne, password_client):
+    """Spec §3.3 `ContractEnabledUser.cost_centre`: set and shown on the configuration page; the
+    CdC must be the banditore's and one the user belongs to; the user acts (evaluates, sees the
+    sent adhesions) only while a membership covers that CdC."""
+    from adesioni.access import is_evaluator, is_issuer_user
+    from procurement.accounts.models import CostCentre
+    from tests.factories.kernel import MembershipFactory, UserFactory
+
+    sct = CostCentre.objects.create(organisation=ne.issuer, code="SCT", name="CdC SCT")
+    other_centre = CostCentre.objects.create(organisation=ne.issuer, code="ALT", name="CdC Altro")
+    anna = UserFactory(first_name="Anna", last_name="Neri")
+    membership = MembershipFactory(
+        user=anna, organisation=ne.issuer, role=Role.AQ_RUP, cost_centre=sct
+    )
+    url = reverse("adesioni:contract_config_user", args=[ne.contract.pk])
+    mario = password_client(ne.mario)
+    # A CdC the user does not belong to: clear message, nothing enabled.
+    page = mario.post(
+        url, {"user": anna.pk, "cost_centre": other_centre.pk, "can_evaluate": "on"}, follow=True
+    )
+    assert "L&#x27;utente non opera per il centro di costo indicato." in page.content.decode()
+    assert not ne.contract.enabled_users.filter(user=anna).exists()
+    assert not is_evaluator(anna, ne.contract)
+    # A CdC of another organisation is refused by the service too.
+    with pytest.raises(S.AdesioniError, match="non appartiene all'amministrazione banditrice"):
+        C.enabled_user_set(
+            user=ne.mario,
+            contract_id=ne.contract.pk,
+            target_user=anna,
+            can_evaluate=True,
+            cost_centre=ne.cost_centre,
+            now=timezone.now(),
+        )
+    # Her own CdC: enabled, shown on the configuration page and in the contract detail.
+    page = mario.post(
+        url, {"user": anna.pk, "cost_centre": sct.pk, "can_evaluate": "on"}, follow=True
+    )
+    enabled = ne.contract.enabled_users.get(user=anna)
+    assert enabled.cost_centre == sct and enabled.can_evaluate
+    html = page.content.decode()
+    assert "CdC SCT CdC SCT" in html and "Utente abilitato." in html
+    detail = mario.get(reverse("adesioni:contract_detail", args=[ne.contract.pk])).content.decode()
+    assert "Anna Neri (CdC SCT)" in detail
+    assert is_evaluator(anna, ne.contract) and is_issuer_user(anna, ne.contract)
+    assert anna in S.evaluator_users(ne.contract)
+    # Her membership of the CdC ends: she no longer acts for the banditore on this contract.
+    membership.is_active = False
+    membership.save()
+    assert not is_evaluator(anna, ne.contract)
+    assert not is_issuer_user(anna, ne.contract)
+    assert anna not in S.evaluator_users(ne.contract)
+    # A membership of the whole administration covers every CdC; editing to "no CdC" works.
+    MembershipFactory(user=anna, organisation=ne.issuer, role=Role.AQ_RUP)
+    assert is_evaluator(anna, ne.contract)
+    mario.post(url, {"user": anna.pk, "cost_centre": "", "can_evaluate": "on"})
+    enabled.refresh_from_db()
+    assert enabled.cost_centre is None
+    event = AuditEvent.objects.filter(
+        object_id=str(ne.contract.pk), action="utente abilitato sul contratto"
+    ).latest("pk")
+    assert event.payload["cost_centre"] is None

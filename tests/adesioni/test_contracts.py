@@ -190,3 +190,21 @@ def test_old_prefix_redirects_to_the_negozio_elettronico(rf):
     assert response["Location"] == ne_url("contratti/?q=cloud")
     posted = legacy_prefix_redirect(rf.post("/adesioni/ordini/x/invia/"), "ordini/x/invia/")
     assert posted.status_code == 308 and posted["Location"] == ne_url("ordini/x/invia/")
+
+
+def test_rc_contract_carries_the_appendix_a_data(ne, password_client):
+    """R-ADE-009: title, CIG principale, CUP, supplier PEC, 4.9 % from April 2023, suggested
+    adhesion end 02/10/2026, shown to the aderente."""
+    client = password_client(ne.giulio)
+    page = client.get(ne_url(f"contratti/{ne.contract.pk}/")).content.decode()
+    assert (
+        "Progettazione, realizzazione e gestione del Sistema Cloud Toscana, il community Cloud "
+        "per la Pubblica Amministrazione in Toscana"
+    ) in page
+    assert "7154112FF8" in page and "D11B17000180002" in page
+    assert "Adeguamento prezzi: +4,9% dal 01/04/2023" in page
+    assert ne.contract.suggested_adhesion_end.strftime("%d/%m/%Y") == "02/10/2026"
+    form = client.get(ne_url(f"contratti/{ne.contract.pk}/richiedi-adesione/")).content.decode()
+    assert 'value="2026-10-02"' in form  # prefilled (D-ADE-04)
+    supplier = client.get(ne_url(f"contratti/{ne.contract.pk}/?tab=aggiudicatario")).content
+    assert "SCT.Toscana@pec.telecomitalia.it" in supplier.decode()

@@ -493,7 +493,13 @@ def test_as_ade_08_order_refused_reopened_resent_approved(
     assert order.status == OrderStatus.SENT and order.derived_cig == cig
     assert order.lines_total == Decimal("8056.32")
     mario.post(url(order, "approva/"))
-    assert fresh(order).status == OrderStatus.APPROVED
+    order = fresh(order)
+    assert order.status == OrderStatus.APPROVED
+    # R-ADE-078: the approval (nulla osta) date is the date the obligation is perfected, shown.
+    assert order.approved_at is not None
+    approved_on = timezone.localtime(order.approved_at).strftime("%d/%m/%Y")
+    page = buyer.get(url(order) + "?passo=3").content.decode()
+    assert "Nulla osta rilasciato il" in page and approved_on in page
 
 
 def test_as_ade_09_cancellation_with_scheda_ann(ne, samples, live, password_client, spid_client):
@@ -511,6 +517,13 @@ def test_as_ade_09_cancellation_with_scheda_ann(ne, samples, live, password_clie
     with time_machine.travel(timezone.now(), tick=True) as clock:
         response = lucia.post(url(order, f"schede/{scheda.pk}/invia/"), follow=True)
         assert "La richiesta di invio scheda è in corso." in response.content.decode()
+        # MSG-05 on the scheda page is refreshed by htmx (same approach as the order banners).
+        detail_page = lucia.get(url(order, f"schede/{scheda.pk}/")).content.decode()
+        assert 'hx-trigger="every 15s"' in detail_page and "htmx-2.min.js" in detail_page
+        scheda_banner = url(order, f"schede/{scheda.pk}/avvisi/") + "?da=1"
+        fragment = lucia.get(scheda_banner, HTTP_HX_REQUEST="true").content.decode()
+        assert "La richiesta di invio scheda è in corso." in fragment
+        assert 'hx-trigger="every 15s"' in fragment
         sim = SimScheda.objects.get()
         assert sim.body["anacForm"] == {
             "cig": order.derived_cig,
@@ -522,11 +535,17 @@ def test_as_ade_09_cancellation_with_scheda_ann(ne, samples, live, password_clie
         lucia.post(url(order, f"schede/{scheda.pk}/verifica/"))
         operations.poll_due(now=timezone.now())
     assert PcpScheda.objects.get(pk=scheda.pk).status == SchedaStatus.CONFIRMED
+    fragment = lucia.get(scheda_banner, HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in fragment  # polling stops once the send is over
+    assert "La richiesta di invio scheda è in corso." not in fragment
+    assert "L’operazione in corso si è conclusa." in fragment
+    assert password_client(ne.alfa).get(scheda_banner).status_code == 404
     # The scheda's own page: "Inserimento dati" and its "log trasmissioni" tab (R-ADE-104).
     detail = url(order, f"schede/{scheda.pk}/")
     assert f'href="{detail}"' in lucia.get(url(order) + "?passo=schede").content.decode()
     data = lucia.get(detail).content.decode()
     assert "confermata" in data and "errata comunicazione" in data
+    assert "hx-trigger" not in data and "htmx-2.min.js" not in data
     log = lucia.get(detail + "?tab=log").content.decode()
     for operation in ("crea-scheda", "conferma-scheda", "esito-operazione"):
         assert f'data-operation="{operation}"' in log
@@ -637,3 +656,30 @@ def test_as_ade_06_timeout_on_crea_appalto_never_creates_two_appalti(
     assert fresh(order).status == OrderStatus.CIG_CONFIRMED
     assert SimAppalto.objects.count() == 1
     assert log_of(order).count("crea-appalto") == 1
+
+
+def test_orders_exceeding_the_adhesion_amount_show_a_non_blocking_warning_msg_d09(
+    ne, samples, password_client
+):
+    """D-ADE-26: when the non-annulled orders of an adhesion exceed its amount, step 1 shows
+    MSG-D09, and the order can still be worked on."""
+    adhesion = approved_adhesion(ne, samples, amount=Decimal("8000.00"))
+    order = draft_order(ne, samples)  # lines 8.056,32 > 8.000,00
+    assert fresh(order).lines_total == Decimal("8056.32")
+    buyer = password_client(ne.giulio)
+    page = buyer.get(url(order)).content.decode()
+    assert (
+        f"Attenzione: il totale degli ordinativi dell’adesione {adhesion.code} (€ 8.056,32) "
+        "supera l’importo di adesione (€ 8.000,00)."
+    ) in page
+    S.order_line_save(  # non-blocking: the draft is still editable
+        user=ne.giulio,
+        order_id=order.pk,
+        description="Supporto",
+        unit_price="1.00",
+        quantity="1",
+        now=timezone.now(),
+    )
+    assert fresh(order).lines_total == Decimal("8057.32")
+    type(adhesion).objects.filter(pk=adhesion.pk).update(amount=Decimal("9000.00"))
+    assert "supera l’importo di adesione" not in buyer.get(url(order)).content.decode()
