@@ -48,8 +48,10 @@ def test_password_login_lands_on_the_home_page(page, page_watch, output_dir):
     expect(page.get_by_test_id("panel-notifications")).to_contain_text("Nuovo ordinativo")
     expect(page.get_by_test_id("panel-pcp")).to_contain_text("Servizi di hosting per il portale")
     navigation = page.get_by_role("navigation", name="Navigazione principale")
-    for area in ("Negozio Elettronico", "Fascicolo Virtuale", "Gestione Contratti", "Gare"):
+    for area in ("Negozio Elettronico", "Gestione Contratti", "Gare"):
         expect(navigation.get_by_role("link", name=area)).to_be_visible()
+    # Without the FVOE profile and a procedure role the FVOE area is not offered (R-FVOE-002).
+    expect(navigation.get_by_role("link", name="Fascicolo Virtuale")).to_have_count(0)
     expect(navigation.get_by_role("link", name="Pagina iniziale")).to_have_attribute(
         "aria-current", "page"
     )

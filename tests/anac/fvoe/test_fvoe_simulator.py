@@ -14,6 +14,7 @@ CLIENT_OPERATIONS = {
     ("GET", "recupera-documento-fvoe"),
     ("POST", "richiedi-documenti"),
     ("GET", "verifica-stato-richiesta-documento"),
+    ("GET", "recupera-storico-documento-fvoe"),
 }
 
 
