@@ -169,6 +169,27 @@ class Tender(ConcurrentTransitionMixin, models.Model):
         _("stato"), default=TenderStatus.DRAFT, choices=TenderStatus.choices, protected=True
     )
     published_at = models.DateTimeField(_("pubblicata il"), null=True, blank=True)
+    #: The kernel's PCP appalto of the tender (R-GARE-145): the CIG of each lot comes from it.
+    pcp_appalto = models.OneToOneField(
+        "pcp.PcpAppalto",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gare_tender",
+        verbose_name=_("appalto PCP"),
+    )
+    #: Set when the RUP asked to publish: the tender is published when ANAC acknowledges the notice.
+    publication_requested_at = models.DateTimeField(
+        _("pubblicazione richiesta il"), null=True, blank=True
+    )
+    publication_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pubblicazione richiesta da"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -238,6 +259,12 @@ class Lot(ConcurrentTransitionMixin, models.Model):
     number = models.PositiveSmallIntegerField(_("numero"), default=1)
     title = models.CharField(_("denominazione"), max_length=500)
     cig = models.CharField(_("CIG"), max_length=10, blank=True)
+    #: True when the CIG was returned by ANAC's PCP (then read-only), False when typed by hand
+    #: (allowed only in the simulator environment, D-57).
+    cig_from_pcp = models.BooleanField(_("CIG acquisito da PCP"), default=False)
+    #: A transition waiting for ANAC's acknowledgement of its scheda (award: A2_29/A1_29,
+    #: signature: SC1): {"action": ..., "scheda": <PcpScheda pk>, ...}; empty when none.
+    pcp_pending = models.JSONField(_("in attesa di ANAC"), default=dict, blank=True)
     cpv_main = models.CharField(_("CPV principale"), max_length=20, blank=True)
     nuts_code = models.CharField(_("codice NUTS"), max_length=10, blank=True)
     works_amount = models.DecimalField(_("importo dei lavori soggetto a ribasso"), **MONEY)

@@ -131,6 +131,7 @@ class AnacOperationKind(models.TextChoices):
     CREA_SCHEDA = "crea-scheda", _("Creazione scheda")
     CONFERMA_SCHEDA = "conferma-scheda", _("Conferma scheda")
     CANCELLA_SCHEDA = "cancella-scheda", _("Cancellazione scheda")
+    PUBBLICA_AVVISO = "pubblica-avviso", _("Pubblicazione avviso")
 
 
 ASYNC_KINDS = {AnacOperationKind.CONFERMA_APPALTO, AnacOperationKind.CONFERMA_SCHEDA}

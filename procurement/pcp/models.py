@@ -78,6 +78,10 @@ class PcpAppalto(ConcurrentTransitionMixin, models.Model):
     )
     owner_id = models.CharField(max_length=64, blank=True)
     owner = GenericForeignKey("owner_type", "owner_id")
+    #: The notice (avviso) of a P* scheda: its idAvviso comes with the AP_CONF outcome and is
+    #: then sent to pubblica-avviso; avviso_state is ANAC's statoAvviso.
+    id_avviso = models.UUIDField(_("idAvviso ANAC"), null=True, blank=True)
+    avviso_state = models.CharField(_("stato avviso ANAC"), max_length=16, blank=True)
     last_sent_payload_sha256 = models.CharField(
         _("SHA-256 dell'ultima scheda inviata"), max_length=64, blank=True
     )
