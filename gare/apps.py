@@ -14,6 +14,8 @@ class GareConfig(AppConfig):
             register_use,
         )
 
+        from .services import transmissions  # noqa: F401 (receiver of ANAC outcomes)
+
         register_use(
             DocumentUse(
                 code="gare_tender_document",

@@ -182,6 +182,9 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     publication_requested_at = models.DateTimeField(
         _("pubblicazione richiesta il"), null=True, blank=True
     )
+    cancelled_at = models.DateTimeField(_("annullata il"), null=True, blank=True)
+    cancellation_act = models.CharField(_("atto di annullamento"), max_length=255, blank=True)
+    cancellation_reason = models.TextField(_("motivazione dell'annullamento"), blank=True)
     publication_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -249,6 +252,20 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     )
     def conclude(self) -> None:
         pass
+
+    @transition(
+        field=status,
+        source=[
+            TenderStatus.DRAFT,
+            TenderStatus.PUBLISHED,
+            TenderStatus.SUSPENDED,
+            TenderStatus.SUBMISSION_CLOSED,
+            TenderStatus.IN_EVALUATION,
+        ],
+        target=TenderStatus.CANCELLED,
+    )
+    def cancel(self) -> None:
+        """§5.2: any non-terminal state, by a formal act (self-protection / revocation)."""
 
 
 class Lot(ConcurrentTransitionMixin, models.Model):
@@ -352,7 +369,15 @@ class Lot(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[S.ECON_OPENING, S.TIE_BREAK, S.ANOMALY_REVIEW, S.VERIFICATION, S.AWARDED, S.RANKED],
+        source=[
+            S.ECON_OPENING,
+            S.TIE_BREAK,
+            S.ANOMALY_REVIEW,
+            S.PROPOSED,
+            S.VERIFICATION,
+            S.AWARDED,
+            S.RANKED,
+        ],
         target=S.RANKED,
     )
     def rank(self) -> None:
@@ -1371,6 +1396,19 @@ class GareDocument(models.Model):
     created_at = models.DateTimeField(_("richiesto il"))
     rendered_at = models.DateTimeField(_("generato il"), null=True, blank=True)
     render_error = models.TextField(_("errore di generazione"), blank=True)
+    # Minutes only: the free-text parts written by the board (premessa, dichiarazioni,
+    # osservazioni), keyed as in services/documents.MINUTES_TEXTS. Each edit is a new version;
+    # a regeneration after a later step carries them over.
+    texts = models.JSONField(_("parti di testo libero"), default=dict, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("testo modificato da"),
+    )
+    edited_at = models.DateTimeField(_("testo modificato il"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("documento della procedura")
@@ -1445,6 +1483,19 @@ class ValidityReply(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     renounced_at = models.DateTimeField(_("rinuncia registrata il"), null=True, blank=True)
+    #: D-24, §7.5: the guarantee extended (or a new one, running from the offer submission date)
+    #: to the new validity date, uploaded with the confirmation; its SHA-256 is kept on the row.
+    guarantee = models.ForeignKey(
+        "documents.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("garanzia provvisoria prorogata"),
+    )
+    guarantee_sha256 = models.CharField(
+        _("impronta SHA-256 della garanzia"), max_length=64, blank=True
+    )
 
     class Meta:
         verbose_name = _("risposta alla proroga della validità")
@@ -1457,3 +1508,266 @@ class ValidityReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request} – {self.participant}"
+
+
+# --- FVOE checks through the kernel client (R-GARE-146, D-57) -----------------------------------
+
+
+class FvoeCheckStatus(models.TextChoices):
+    """One FVOE access request of the platform: the row is also the outbox of the ANAC call."""
+
+    QUEUED = "QUEUED", _("In coda di invio")
+    SENDING = "SENDING", _("In invio ad ANAC")
+    UNKNOWN = "UNKNOWN", _("Esito dell'invio incerto")
+    REQUESTED = "REQUESTED", _("In attesa dell'autorizzazione dell'operatore")
+    AUTHORISED = "AUTHORISED", _("Autorizzata: fascicolo accessibile")
+    REFUSED = "REFUSED", _("Accesso negato, revocato o scaduto")
+    REJECTED = "REJECTED", _("Richiesta respinta da ANAC")
+
+
+class VerificationOutcome(models.TextChoices):
+    PENDING = "PENDING", _("In corso")
+    POSITIVE = "POSITIVE", _("Positivo")
+    NEGATIVE = "NEGATIVE", _("Negativo")
+
+
+class RequirementVerification(models.Model):
+    """The requirement verification of the proposed awardee through FVOE (§24, R-GARE-132/146).
+
+    One row per access request to the awardee's file (members of a grouping, executors and
+    auxiliaries included): ANAC's idRichiesta, the state of each subject's authorisation
+    (``subjects``), the documents received (``documents``, stored in the kernel with their
+    SHA-256) and the outcome recorded by the RUP/RPA. The identity sent to ANAC is the RUP's,
+    taken from his strong session when he starts the check and reused by the background polls.
+    """
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="fvoe_verifications", verbose_name=_("lotto")
+    )
+    award = models.ForeignKey(
+        Award,
+        on_delete=models.PROTECT,
+        related_name="fvoe_verifications",
+        verbose_name=_("proposta di aggiudicazione"),
+    )
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="fvoe_verifications",
+        verbose_name=_("aggiudicatario proposto"),
+    )
+    cig = models.CharField(_("CIG"), max_length=10, blank=True)
+    id_appalto = models.CharField(_("idAppalto ANAC"), max_length=64)
+    status = models.CharField(
+        _("stato"), max_length=12, choices=FvoeCheckStatus.choices, default=FvoeCheckStatus.QUEUED
+    )
+    id_richiesta = models.CharField(_("idRichiesta ANAC"), max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("avviata da"),
+    )
+    # The identity of the tracking JWS (the RUP's), stored as AnacOperation does.
+    actor_tax_code = models.CharField(_("codice fiscale del RUP"), max_length=16)
+    actor_role = models.CharField(_("ruolo"), max_length=4, default="RP")
+    actor_loa = models.CharField(_("LoA"), max_length=1)
+    actor_idp = models.CharField(_("IdP"), max_length=8)
+    sa_ausa_code = models.CharField(_("codice AUSA"), max_length=10, blank=True)
+    sa_tax_code = models.CharField(_("codice fiscale della SA"), max_length=16, blank=True)
+    access_start_at = models.DateTimeField(_("autorizzazione richiesta dal"))
+    created_at = models.DateTimeField(_("creata il"))
+    sent_at = models.DateTimeField(_("inviata il"), null=True, blank=True)
+    acked_at = models.DateTimeField(_("acquisita da ANAC il"), null=True, blank=True)
+    authorised_at = models.DateTimeField(_("autorizzata il"), null=True, blank=True)
+    documents_retrieved_at = models.DateTimeField(
+        _("documenti acquisiti il"), null=True, blank=True
+    )
+    last_polled_at = models.DateTimeField(_("ultima verifica il"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("prossimo tentativo il"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("tentativi"), default=0)
+    #: First failed call because FVOE (or one of ANAC's back ends) was not available: the
+    #: malfunction of §24 that opens the self-declaration fallback 30 days after the proposal.
+    unavailable_since = models.DateTimeField(_("FVOE non disponibile dal"), null=True, blank=True)
+    last_error = models.TextField(_("ultimo errore"), blank=True)
+    outcome = models.CharField(
+        _("esito"),
+        max_length=10,
+        choices=VerificationOutcome.choices,
+        default=VerificationOutcome.PENDING,
+    )
+    outcome_note = models.TextField(_("motivazione dell'esito"), blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("esito registrato da"),
+    )
+    outcome_at = models.DateTimeField(_("esito registrato il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verifica dei requisiti (FVOE)")
+        verbose_name_plural = _("verifiche dei requisiti (FVOE)")
+        ordering = ["lot", "-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return _("Verifica FVOE di %(p)s") % {"p": self.participant}
+
+    @property
+    def actor(self):
+        from procurement.anac.identity import Actor
+
+        return Actor(
+            tax_code=self.actor_tax_code,
+            role=self.actor_role,
+            loa=self.actor_loa,
+            idp_type=self.actor_idp,
+            sa_ausa=self.sa_ausa_code,
+            sa_tax_code=self.sa_tax_code,
+        )
+
+
+class VerificationSubjectRole(models.TextChoices):
+    BIDDER = "BIDDER", _("Concorrente")
+    LEAD = "LEAD", _("Mandataria / capofila")
+    MEMBER = "MEMBER", _("Mandante / componente")
+    COMMON_BODY = "COMMON_BODY", _("Organo comune")
+    EXECUTOR = "EXECUTOR", _("Consorziata esecutrice")
+    AUXILIARY = "AUXILIARY", _("Ausiliaria")
+
+
+class RequirementVerificationSubject(models.Model):
+    """One economic operator whose file is requested, with its authorisation at ANAC."""
+
+    verification = models.ForeignKey(
+        RequirementVerification, on_delete=models.CASCADE, related_name="subjects"
+    )
+    tax_code = models.CharField(_("codice fiscale"), max_length=16)
+    name = models.CharField(_("denominazione"), max_length=255)
+    role = models.CharField(
+        _("ruolo"), max_length=12, choices=VerificationSubjectRole.choices, default="BIDDER"
+    )
+    # statoAutorizzazione as received (01–06), with its Italian label; "" before the first check.
+    auth_state = models.CharField(_("stato dell'autorizzazione"), max_length=2, blank=True)
+    auth_state_label = models.CharField(_("descrizione dello stato"), max_length=100, blank=True)
+    auth_reason = models.CharField(_("motivo"), max_length=500, blank=True)
+    authorised_at = models.DateTimeField(_("autorizzato il"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("verificato il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("soggetto della verifica FVOE")
+        verbose_name_plural = _("soggetti della verifica FVOE")
+        ordering = ["verification", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["verification", "tax_code"], name="gare_fvoe_subject_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tax_code})"
+
+
+class RequirementVerificationDocument(models.Model):
+    """A document of a subject's FVOE file, stored in the kernel's documents with its SHA-256."""
+
+    verification = models.ForeignKey(
+        RequirementVerification, on_delete=models.CASCADE, related_name="documents"
+    )
+    subject = models.ForeignKey(
+        RequirementVerificationSubject, on_delete=models.CASCADE, related_name="documents"
+    )
+    id_documento = models.CharField(_("idDocumento ANAC"), max_length=64)
+    type_code = models.CharField(_("tipo di documento"), max_length=10, blank=True)
+    type_label = models.CharField(_("descrizione del tipo"), max_length=255, blank=True)
+    title = models.CharField(_("oggetto"), max_length=500, blank=True)
+    issued_at = models.DateTimeField(_("emesso il"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valido fino al"), null=True, blank=True)
+    file = models.ForeignKey(
+        "documents.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("file acquisito"),
+    )
+    sha256 = models.CharField(_("impronta SHA-256"), max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(_("dimensione (byte)"), null=True, blank=True)
+    retrieved_at = models.DateTimeField(_("acquisito il"), null=True, blank=True)
+    error = models.CharField(_("errore di acquisizione"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("documento FVOE della verifica")
+        verbose_name_plural = _("documenti FVOE della verifica")
+        ordering = ["verification", "subject", "type_code", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["verification", "id_documento"], name="gare_fvoe_document_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type_label or self.type_code} – {self.subject}"
+
+
+class AnacContributionOutcome(models.TextChoices):
+    PENDING = "PENDING", _("Da verificare")
+    PAID = "PAID", _("Pagato")
+    NOT_FOUND = "NOT_FOUND", _("Pagamento non trovato")
+    UNAVAILABLE = "UNAVAILABLE", _("FVOE non disponibile")
+
+
+class AnacContribution(models.Model):
+    """The check of the ANAC fee of one participant at the administrative check (R-GARE-054)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="anac_contributions",
+        verbose_name=_("concorrente"),
+    )
+    cig = models.CharField(_("CIG"), max_length=10)
+    amount_due = models.DecimalField(_("contributo dovuto"), **MONEY)
+    outcome = models.CharField(
+        _("esito"),
+        max_length=12,
+        choices=AnacContributionOutcome.choices,
+        default=AnacContributionOutcome.PENDING,
+    )
+    verification = models.ForeignKey(
+        RequirementVerification,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("richiesta FVOE"),
+    )
+    evidence = models.ForeignKey(
+        RequirementVerificationDocument,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("documento FVOE"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verificato da"),
+    )
+    checked_at = models.DateTimeField(_("verificato il"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verifica del contributo ANAC")
+        verbose_name_plural = _("verifiche del contributo ANAC")
+        ordering = ["participant", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.participant} – {self.get_outcome_display()}"

@@ -248,10 +248,36 @@ class SessionMinutesRenderer(_Renderer):
 
     template_name = "gare/pdf/minutes.html"
 
-    def __init__(self, session: Session, now, run: ScoreRun | None = None):
+    def __init__(
+        self,
+        session: Session,
+        now,
+        run: ScoreRun | None = None,
+        *,
+        texts: dict | None = None,
+        edited_by=None,
+        edited_at=None,
+    ):
         super().__init__(session.lot, now)
         self.session = session
         self.run = run
+        # The free-text parts written by the board (services/documents.minutes_text_edit);
+        # everything else is read from the procedure.
+        self.texts = texts or {}
+        self.edited_by = edited_by
+        self.edited_at = edited_at
+
+    def free_texts(self) -> dict:
+        from .services.documents import MINUTES_TEXTS
+
+        texts = {key: self.texts.get(key, "") for key, _label in MINUTES_TEXTS}
+        edited = None
+        if self.edited_by is not None and any(texts.values()):
+            edited = {
+                "by": self.edited_by.get_full_name() or self.edited_by.username,
+                "at": _dt(self.edited_at),
+            }
+        return {"free": texts, "edited": edited}
 
     def _run_of(self, stage: str) -> ScoreRun | None:
         """The run the document was requested for (stored), else the latest of that stage."""
@@ -343,6 +369,7 @@ class SessionMinutesRenderer(_Renderer):
             }
             for r in self.lot.runs.order_by("version")
         ]
+        data.update(self.free_texts())
         return data
 
 

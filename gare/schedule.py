@@ -19,4 +19,9 @@ BEAT_SCHEDULE = {
         "task": "gare.tasks.offer_validity_job",
         "schedule": crontab(minute=20),
     },
+    # FVOE requirement verification: resend what a lost task left queued, poll waiting requests.
+    "gare-fvoe-verification": {
+        "task": "gare.tasks.fvoe_verification_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
 }

@@ -68,3 +68,44 @@ def offer_validity_job() -> dict | None:
         summary = validity_sweep(now=now)
         run.summary = summary
     return summary
+
+
+# --- FVOE requirement verification (R-GARE-146; services/verification_fvoe.py) ----------------
+
+
+@shared_task(acks_late=True)
+def fvoe_verification_submit(verification_id: int) -> str:
+    """After commit: send the QUEUED access request of a requirement verification to ANAC."""
+    from .services.verification_fvoe import verification_fvoe_submit
+
+    return verification_fvoe_submit(verification_id=verification_id, now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def fvoe_verification_poll(verification_id: int, force: bool = False) -> str:
+    """Authorisations and documents of one verification, with the RUP's stored identity."""
+    from .services.verification_fvoe import verification_fvoe_poll
+
+    return verification_fvoe_poll(
+        verification_id=verification_id,
+        now=timezone.now(),
+        trigger="user" if force else "scheduler",
+        force=force,
+    )
+
+
+@shared_task(acks_late=True)
+def fvoe_verification_sweep() -> dict | None:
+    """Every 10 minutes: send what a lost task left QUEUED, poll the requests still waiting."""
+    from procurement.core.jobs import claimed_run, slot_key
+
+    from .services.verification_fvoe import verification_fvoe_sweep
+
+    now = timezone.now()
+    key = slot_key("gare-fvoe-verification", now, resolution="minute")
+    with claimed_run(job="gare-fvoe-verification", key=key, now=now, slot=now) as run:
+        if run is None:
+            return None
+        summary = verification_fvoe_sweep(now=now)
+        run.summary = summary
+    return summary

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<uuid:pk>/modifica/", views.tender_edit, name="tender_edit"),
     path("<uuid:pk>/documenti/", views.tender_document_upload, name="tender_document"),
     path("<uuid:pk>/pubblica/", views.tender_publish, name="tender_publish"),
+    path("<uuid:pk>/annulla/", views.tender_cancel, name="tender_cancel"),
     path("<uuid:pk>/chiarimenti/", views.clarifications, name="clarifications"),
     path("chiarimenti/<int:pk>/rispondi/", views.clarification_answer, name="clarification_answer"),
     path("comunicazioni/", views.communications, name="communications"),
@@ -55,6 +56,11 @@ urlpatterns += [
         views_documents.document_sign_upload,
         name="document_sign",
     ),
+    path(
+        "lotti/<int:pk>/sedute/<int:session_pk>/verbale/modifica/",
+        views_documents.minutes_edit,
+        name="minutes_edit",
+    ),
 ]
 
 # Offer validity extension (gare/views_validity.py).
@@ -81,4 +87,78 @@ urlpatterns += [
     path("api/gare/<uuid:pk>/", api.TenderDetail.as_view(), name="api_tender"),
     path("api/lotti/<int:pk>/", api.LotDetail.as_view(), name="api_lot"),
     path("api/lotti/<int:pk>/calcoli/", api.ScoreRunList.as_view(), name="api_lot_runs"),
+    path(
+        "api/gare/<uuid:pk>/chiarimenti/",
+        api.ClarificationList.as_view(),
+        name="api_tender_clarifications",
+    ),
+    path("api/lotti/<int:pk>/esito/", api.LotResult.as_view(), name="api_lot_result"),
+]
+
+# Write API of the operator's submission flow (gare/api_write.py).
+from . import api_write  # noqa: E402
+
+urlpatterns += [
+    path("api/lotti/<int:pk>/offerta/", api_write.OfferState.as_view(), name="api_offer"),
+    path(
+        "api/lotti/<int:pk>/offerta/buste/<str:envelope>/file/",
+        api_write.EnvelopeFileAdd.as_view(),
+        name="api_offer_file_add",
+    ),
+    path(
+        "api/lotti/<int:pk>/offerta/file/<int:file_pk>/",
+        api_write.EnvelopeFileRemove.as_view(),
+        name="api_offer_file",
+    ),
+    path(
+        "api/lotti/<int:pk>/offerta/buste/<str:envelope>/dati/",
+        api_write.EnvelopeDataSet.as_view(),
+        name="api_offer_data",
+    ),
+    path(
+        "api/lotti/<int:pk>/offerta/invia/",
+        api_write.OfferSubmit.as_view(),
+        name="api_offer_submit",
+    ),
+    path(
+        "api/lotti/<int:pk>/offerta/ritira/",
+        api_write.OfferWithdraw.as_view(),
+        name="api_offer_withdraw",
+    ),
+    path(
+        "api/offerte/<uuid:pk>/ricevuta/",
+        api_write.OfferReceipt.as_view(),
+        name="api_offer_receipt",
+    ),
+]
+
+# Requirement verification through FVOE (gare/views_verification.py, R-GARE-146).
+from . import views_verification  # noqa: E402
+
+urlpatterns += [
+    path(
+        "lotti/<int:pk>/verifica-fvoe/",
+        views_verification.verification_fvoe,
+        name="verification_fvoe",
+    ),
+    path(
+        "lotti/<int:pk>/verifica-fvoe/avvia/",
+        views_verification.verification_fvoe_start,
+        name="verification_fvoe_start",
+    ),
+    path(
+        "verifiche-fvoe/<int:pk>/aggiorna/",
+        views_verification.verification_fvoe_refresh,
+        name="verification_fvoe_refresh",
+    ),
+    path(
+        "verifiche-fvoe/<int:pk>/esito/",
+        views_verification.verification_fvoe_outcome,
+        name="verification_fvoe_outcome",
+    ),
+    path(
+        "verifiche-fvoe/documenti/<int:pk>/",
+        views_verification.verification_fvoe_document,
+        name="verification_fvoe_document",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 from procurement.accounts.access import organisations_of
 from procurement.accounts.models import Organisation, Role, User
 from procurement.accounts.strongauth import current_loa, has_strong_auth, strong_login_url
+from procurement.anac.operations import can_see_bodies, transmissions_for
 
 from . import deadlines
 from .amounts import resolve_economic
@@ -44,6 +46,7 @@ from .models import (
     SubmissionAttempt,
     TenderStatus,
 )
+from .pcp import notice_code
 from .sealing import SealedError
 from .selectors import (
     communications_for,
@@ -53,7 +56,7 @@ from .selectors import (
     get_tender_for_user,
     tenders_visible_to,
 )
-from .services import admincheck, correction, suspension
+from .services import admincheck, correction, suspension, transmissions
 from .services import clarifications as clar_services
 from .services import procedure as proc
 from .services import submission as sub
@@ -121,8 +124,35 @@ def tender_detail(request, pk):
         "submission_open": tender.status == TenderStatus.PUBLISHED
         and deadlines.submission_open(tender, timezone.now()),
         "scheme_rows": _scheme_rows(tender),
+        **_transmissions_context(request.user, tender, staff),
     }
     return render(request, "gare/tender_detail.html", context)
+
+
+def _transmissions_context(user, tender, staff) -> dict:
+    """The tender's ANAC transmissions (R-GARE-145): appalto, schede and Log Trasmissioni."""
+    appalto = tender.pcp_appalto if staff else None
+    context = {
+        "appalto": appalto,
+        "uses_pcp": transmissions.uses_pcp(tender),
+        "notice_code": notice_code(tender),
+    }
+    if appalto is not None:
+        labels = {
+            "CREATO": _("Creato, da pubblicare"),
+            "IN_ATT_PUBB": _("Accettato da ANAC, in attesa di pubblicazione"),
+            "PUBB": _("Pubblicato"),
+            "NON_PUBB": _("Non pubblicato"),
+            "STOP_PUBB": _("Pubblicazione sospesa"),
+            "CANC": _("Cancellato"),
+        }
+        context["avviso_label"] = labels.get(appalto.avviso_state, appalto.avviso_state)
+        context.update(
+            pcp_schede=list(appalto.schede.order_by("created_at")),
+            transmission_rows=list(transmissions_for(appalto)[:100]),
+            show_bodies=can_see_bodies(user, appalto),
+        )
+    return context
 
 
 def _scheme_rows(tender):
@@ -179,6 +209,7 @@ def tender_edit(request, pk):
         {
             "tender": tender,
             "lot": lot,
+            "manual_cig": transmissions.manual_cig_allowed() and not lot.cig_from_pcp,
             "values": {
                 "questions_deadline": local_input(tender.questions_deadline),
                 "offer_deadline": local_input(tender.offer_deadline),
@@ -215,12 +246,57 @@ def tender_document_upload(request, pk):
 @require_POST
 def tender_publish(request, pk):
     tender = get_tender_for_user(request.user, pk)
+    now = timezone.now()
     try:
-        tender_services.tender_publish(user=request.user, tender=tender, now=timezone.now())
+        if transmissions.uses_pcp(tender):
+            actor = transmissions.actor_for(user=request.user, request=request, tender=tender)
+            transmissions.tender_publish_request(
+                user=request.user, tender=tender, actor=actor, now=now
+            )
+            tender.refresh_from_db()
+            if tender.status == TenderStatus.PUBLISHED:
+                messages.success(request, _("Gara pubblicata."))
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "Bando inviato ad ANAC: la gara sarà pubblicata appena ANAC lo avrà "
+                        "accettato e avrà assegnato i CIG."
+                    ),
+                )
+        else:
+            tender_services.tender_publish(user=request.user, tender=tender, now=now)
+            messages.success(request, _("Gara pubblicata."))
     except GareError as exc:
         messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Operazione non consentita."))
+    return redirect("gare:tender", tender.pk)
+
+
+@login_required
+@require_POST
+def tender_cancel(request, pk):
+    tender = get_tender_for_user(request.user, pk)
+    now = timezone.now()
+    try:
+        actor = None
+        if tender.pcp_appalto_id and tender.pcp_appalto.id_appalto:
+            actor = transmissions.actor_for(user=request.user, request=request, tender=tender)
+        transmissions.tender_cancel(
+            user=request.user,
+            tender=tender,
+            act=request.POST.get("act", ""),
+            reason=request.POST.get("reason", ""),
+            actor=actor,
+            now=now,
+        )
+    except GareError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Operazione non consentita."))
     else:
-        messages.success(request, _("Gara pubblicata."))
+        messages.success(request, _("Gara annullata: i concorrenti sono stati avvisati."))
     return redirect("gare:tender", tender.pk)
 
 
@@ -552,7 +628,11 @@ def lot_procedure(request, pk):
         queryset = queryset.select_related(
             "operator", "current_offer__lot__tender"
         ).prefetch_related(
-            "remedies", "exclusions", "check_items", "current_offer__envelopes__files"
+            "remedies",
+            "exclusions",
+            "check_items",
+            "current_offer__envelopes__files",
+            admincheck.anac_fee_prefetch(),
         )
         page = Paginator(queryset, PARTICIPANTS_PER_PAGE).get_page(request.GET.get("pagina"))
         participants = list(page.object_list)
@@ -572,6 +652,7 @@ def lot_procedure(request, pk):
                     "exclusions": list(p.exclusions.all()),
                     "check_items": items,
                     "defects": [i for i in items if i.outcome in admincheck.DEFECTS],
+                    "anac": (p.anac_checks or [None])[0],
                 }
             )
     commissioners = User.objects.filter(
@@ -602,6 +683,7 @@ def lot_procedure(request, pk):
         "cases": lot.single_centre_cases.prefetch_related("participants"),
         "suspension": suspension.current_suspension(lot.tender),
         "outcomes": [(v, label) for v, label in CheckOutcome.choices if v != CheckOutcome.TO_CHECK],
+        "anac_outcomes": admincheck.ANAC_OUTCOME_CHOICES,
         "award": proc.current_award(lot),
         "reviews": lot.anomaly_reviews.select_related("participant"),
         "improvements": ImprovementOffer.objects.filter(participant__lot=lot).select_related(
@@ -621,6 +703,32 @@ def _int(value) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         raise GareError(_("Indica il numero di giorni.")) from None
+
+
+def _money(value):
+    text = (value or "").strip().replace("€", "").replace(" ", "")
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        raise GareError(_("Importo non valido: usa il formato 12.345,67.")) from None
+
+
+def _anac_outcome_message(request, lot, scheda, done: str) -> None:
+    """After a click that waits for ANAC: done at once (inline dispatch) or pending."""
+    lot.refresh_from_db()
+    if not lot.pcp_pending:
+        messages.success(request, done)
+    else:
+        messages.info(
+            request,
+            _(
+                "Scheda %(code)s inviata ad ANAC: l'operazione sarà registrata appena ANAC la "
+                "avrà confermata."
+            )
+            % {"code": scheda.code},
+        )
 
 
 def _participant(lot, post):
@@ -655,6 +763,15 @@ def lot_action(request, pk, action):
                 now=now,
             )
             messages.success(request, _("Richiesta di soccorso istruttorio inviata."))
+        elif action == "contributo-anac":
+            admincheck.anac_fee_check(
+                user=user,
+                participant=_participant(lot, post),
+                outcome=post.get("outcome", ""),
+                note=post.get("note", ""),
+                now=now,
+            )
+            messages.success(request, _("Verifica del contributo ANAC registrata."))
         elif action == "voce":
             item = get_object_or_404(AdminCheckItem, pk=post.get("item"), participant__lot=lot)
             admincheck.check_item_record(
@@ -810,11 +927,35 @@ def lot_action(request, pk, action):
                 note=post.get("note", ""),
                 now=now,
             )
+        elif action == "aggiudica" and lot.tender.pcp_appalto_id:
+            actor = transmissions.actor_for(user=user, request=request, tender=lot.tender)
+            scheda = transmissions.award_request(
+                user=user,
+                lot=lot,
+                actor=actor,
+                now=now,
+                self_declaration_fallback=bool(post.get("fallback")),
+            )
+            _anac_outcome_message(request, lot, scheda, _("Aggiudicazione adottata e comunicata."))
         elif action == "aggiudica":
             proc.award_adopt(
                 user=user, lot=lot, now=now, self_declaration_fallback=bool(post.get("fallback"))
             )
             messages.success(request, _("Aggiudicazione adottata e comunicata."))
+        elif action in ("invia-s2", "invia-nag"):
+            actor = transmissions.actor_for(user=user, request=request, tender=lot.tender)
+            send = (
+                transmissions.bidders_send if action == "invia-s2" else transmissions.no_award_send
+            )
+            scheda = send(user=user, lot=lot, actor=actor, now=now)
+            messages.success(
+                request,
+                _(
+                    "Scheda %(code)s inviata ad ANAC: l'esito compare nel registro delle "
+                    "trasmissioni."
+                )
+                % {"code": scheda.code},
+            )
         elif action == "comunica":
             from .services.common import communication_send, require_staff
 
@@ -838,7 +979,19 @@ def lot_action(request, pk, action):
             signed_on = parse_date(post.get("signed_on", ""))
             if signed_on is None:
                 raise GareError(_("Indica la data di stipula."))
-            proc.contract_sign(user=user, lot=lot, signed_on=signed_on, now=now)
+            if lot.tender.pcp_appalto_id:
+                actor = transmissions.actor_for(user=user, request=request, tender=lot.tender)
+                scheda = transmissions.sign_request(
+                    user=user,
+                    lot=lot,
+                    signed_on=signed_on,
+                    guarantee=_money(post.get("guarantee")),
+                    actor=actor,
+                    now=now,
+                )
+                _anac_outcome_message(request, lot, scheda, _("Stipula registrata."))
+            else:
+                proc.contract_sign(user=user, lot=lot, signed_on=signed_on, now=now)
         else:
             raise Http404
     except GareError as exc:

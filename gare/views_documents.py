@@ -13,6 +13,7 @@ page shows it the technical scores without economic points and totals.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,19 +26,25 @@ from django.views.decorators.http import require_POST
 from procurement.documents.services import document_version_content
 
 from .models import Award, GareDocument, GareDocumentKind, GareDocumentStatus
-from .pdf import MINUTES_KINDS
+from .pdf import MINUTES_KINDS, SessionMinutesRenderer
 from .selectors import get_lot_for_manager
 from .services import procedure as proc
 from .services.common import GareError
 from .services.documents import (
+    MINUTES_TEXT_MAX_LENGTH,
+    MINUTES_TEXTS,
     MSG_PENDING,
+    MSG_SIGNED_NOT_EDITABLE,
     document_key,
     document_sign,
     file_name,
     latest_documents,
     may_download,
+    may_edit_minutes,
     may_see_offered_values,
     may_sign,
+    minutes_text_edit,
+    minutes_versions,
 )
 
 
@@ -213,7 +220,14 @@ def ranking(request, pk):
             testid = "award-document"
         else:
             testid = f"document-{d.pk}"
-        documents.append({"doc": d, "can_sign": may_sign(request.user, d), "testid": testid})
+        documents.append(
+            {
+                "doc": d,
+                "can_sign": may_sign(request.user, d),
+                "can_edit": may_edit_minutes(request.user, d),
+                "testid": testid,
+            }
+        )
     return render(
         request,
         "gare/ranking.html",
@@ -228,4 +242,82 @@ def ranking(request, pk):
             "offered_values": offered,
             "gare_documents": documents,
         },
+    )
+
+
+class MinutesTextForm(forms.Form):
+    """Only the free-text parts: whatever else a request carries is not read."""
+
+    base_version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in MINUTES_TEXTS:
+            self.fields[key] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=MINUTES_TEXT_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
+            )
+
+    def texts(self) -> dict[str, str]:
+        return {key: self.cleaned_data.get(key, "") for key, _label in MINUTES_TEXTS}
+
+
+@login_required
+def minutes_edit(request, pk, session_pk):
+    """The minutes draft of a session: the generated facts to read, the free texts to write."""
+    lot = get_lot_for_manager(request.user, pk)
+    session = get_object_or_404(lot.sessions.all(), pk=session_pk, kind__in=MINUTES_KINDS)
+    versions = minutes_versions(session)
+    if not versions:
+        raise Http404(_("Il verbale di questa seduta non è ancora stato prodotto."))
+    latest = versions[0]
+    if not may_download(request.user, latest):
+        raise Http404
+    if not may_edit_minutes(request.user, latest):
+        raise PermissionDenied(_("Non puoi modificare questo verbale."))
+    if request.method == "POST":
+        form = MinutesTextForm(request.POST)
+        if form.is_valid():
+            base = next(
+                (v for v in versions if v.version == form.cleaned_data["base_version"]), None
+            )
+            try:
+                if base is None:
+                    raise GareError(_("Versione del verbale non trovata: ricarica la pagina."))
+                doc = minutes_text_edit(
+                    user=request.user, document=base, texts=form.texts(), now=timezone.now()
+                )
+            except GareError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Testo del verbale salvato: la versione %(v)s sarà generata tra pochi "
+                        "istanti; le versioni precedenti restano nel fascicolo."
+                    )
+                    % {"v": doc.version},
+                )
+                return redirect("gare:minutes_edit", pk=lot.pk, session_pk=session.pk)
+    else:
+        form = MinutesTextForm(initial={**latest.texts, "base_version": latest.version})
+    # The facts as the next render will print them (read from the procedure, never from the form).
+    facts = SessionMinutesRenderer(session, timezone.now(), run=latest.run).context()
+    return render(
+        request,
+        "gare/minutes_edit.html",
+        {
+            **facts,
+            "lot": lot,
+            "session": session,
+            "form": form,
+            "latest": latest,
+            "versions": versions,
+            "signed": latest.status == GareDocumentStatus.SIGNED,
+            "signed_message": MSG_SIGNED_NOT_EDITABLE,
+            "current_texts": [(label, latest.texts.get(key, "")) for key, label in MINUTES_TEXTS],
+        },
+        status=400 if form.errors else 200,
     )

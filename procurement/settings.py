@@ -250,6 +250,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Development, demo and tests talk to the project's simulator (procurement/anac/simulator/),
 # mounted under /anac-sim/ only when ANAC_SIMULATOR is true, through the same client code.
 ANAC_SIMULATOR = env.bool("ANAC_SIMULATOR", default=DEBUG)
+# Tenders (gare): the CIG of each lot comes from PCP at publication (R-GARE-145); typing it by
+# hand is allowed only in the simulator environment (D-57).
+GARE_MANUAL_CIG = env.bool("GARE_MANUAL_CIG", default=ANAC_SIMULATOR)
 ANAC_BASE_URL = env.str("ANAC_BASE_URL", default=SITE_URL.rstrip("/") + "/anac-sim")
 # Path of each e-service under ANAC_BASE_URL; ANAC_ESERVICE_URLS=Name=https://...,... overrides.
 ANAC_ESERVICE_PATHS = {

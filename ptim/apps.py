@@ -8,6 +8,7 @@ class PtimConfig(AppConfig):
 
     def ready(self):
         from procurement.documents.uses import (
+            EML,
             OFFICE_TYPES,
             PDF,
             PKCS7,
@@ -33,7 +34,7 @@ class PtimConfig(AppConfig):
             (
                 "ptim_annulment_request",
                 _("Istanza di annullamento della Stazione Appaltante (PTIM)"),
-                frozenset({PDF, PKCS7}),
+                frozenset({PDF, PKCS7, EML}),
                 5 * 1024 * 1024,
             ),
             (

@@ -1,12 +1,13 @@
-"""Administrative check: the per-participant checklist, further clarifications of a soccorso
-istruttorio, and the single-decision-centre review (spec §5.4, §5.5, R-GARE-034, R-GARE-086..090,
-Appendix B)."""
+"""Administrative check: the per-participant checklist, the ANAC fee checked through FVOE,
+further clarifications of a soccorso istruttorio, and the single-decision-centre review (spec
+§5.4, §5.5, R-GARE-034, R-GARE-054, R-GARE-086..090, R-GARE-146, Appendix B)."""
 
 from __future__ import annotations
 
 import datetime
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,6 +15,8 @@ from procurement.accounts.models import Role
 
 from ..models import (
     AdminCheckItem,
+    AnacContribution,
+    AnacContributionOutcome,
     CheckOutcome,
     EnvelopeFile,
     LotStatus,
@@ -25,7 +28,7 @@ from ..models import (
     SingleCentreCase,
 )
 from ..signatories import AUXILIARY, parse_members, signature_problems
-from .common import GareError, audit, communication_send, fmt_dt, require_staff
+from .common import GareError, audit, communication_send, fmt_dt, lock_lot, require_staff
 
 CHECKING = (ParticipantStatus.UNDER_ADMIN_CHECK, ParticipantStatus.REMEDY_PENDING)
 DEFECTS = (CheckOutcome.MISSING, CheckOutcome.IRREGULAR)
@@ -162,10 +165,139 @@ def open_defects(participant: Participant):
 
 def confirm_remaining(participant: Participant, *, user, now) -> None:
     """On admission the board confirms the items it did not mark: a board member decides, the
-    platform's pre-fill only proposes (R-GARE-086, R-GARE-039)."""
+    platform's pre-fill only proposes (R-GARE-086, R-GARE-039).
+
+    Every admission passes here (the check, a remedy, a single-centre review): a participant
+    whose ANAC fee was checked and not found paid (or not checked, FVOE being unavailable) is
+    not admitted until a check finds it paid (R-GARE-054)."""
+    anac_fee_require_settled(participant)
     participant.check_items.filter(outcome=CheckOutcome.TO_CHECK).update(
         outcome=CheckOutcome.OK, confirmed_by=user, confirmed_at=now
     )
+
+
+# --- ANAC fee (R-GARE-054, R-GARE-146) --------------------------------------------------------
+
+ANAC_ITEM = "ANAC_RECEIPT"
+# The checklist outcome each FVOE result gives the item «Contributo ANAC».
+ANAC_ITEM_OUTCOME = {
+    AnacContributionOutcome.PAID: CheckOutcome.OK,
+    AnacContributionOutcome.NOT_FOUND: CheckOutcome.MISSING,
+    AnacContributionOutcome.UNAVAILABLE: CheckOutcome.TO_CHECK,
+}
+ANAC_ITEM_NOTE = {
+    AnacContributionOutcome.PAID: gettext_lazy("Pagamento del contributo ANAC verificato."),
+    AnacContributionOutcome.NOT_FOUND: gettext_lazy(
+        "Pagamento del contributo ANAC non trovato nel FVOE: sanabile con soccorso istruttorio, "
+        "anche con un pagamento successivo al termine delle offerte; se non regolarizzato nel "
+        "termine, l'offerta è inammissibile."
+    ),
+    AnacContributionOutcome.UNAVAILABLE: gettext_lazy(
+        "FVOE non disponibile: la verifica del contributo ANAC va ripetuta prima dell'ammissione."
+    ),
+}
+
+
+#: The outcomes the seggio may record (the lot page's form).
+ANAC_OUTCOME_CHOICES = [
+    (value, label)
+    for value, label in AnacContributionOutcome.choices
+    if value != AnacContributionOutcome.PENDING
+]
+
+
+def anac_fee_latest(participant: Participant) -> AnacContribution | None:
+    return participant.anac_contributions.order_by("-checked_at", "-pk").first()
+
+
+def anac_fee_prefetch() -> Prefetch:
+    """For a page of participants: ``p.anac_checks`` newest first (``[0]`` is the latest)."""
+    return Prefetch(
+        "anac_contributions",
+        queryset=AnacContribution.objects.select_related("checked_by").order_by(
+            "-checked_at", "-pk"
+        ),
+        to_attr="anac_checks",
+    )
+
+
+def anac_fee_require_settled(participant: Participant) -> None:
+    """A participant whose last ANAC fee check is not «paid» cannot be admitted. Without any
+    check the seggio decides on the receipt in envelope A, as for the other items."""
+    latest = anac_fee_latest(participant)
+    if latest is not None and latest.outcome != AnacContributionOutcome.PAID:
+        raise GareError(
+            _(
+                "Il contributo ANAC di %(p)s risulta «%(o)s»: per ammettere il concorrente "
+                "registra la verifica con esito «pagato» (documento FVOE o estremi del "
+                "pagamento); se non è pagato, chiedi il soccorso istruttorio."
+            )
+            % {"p": participant.display_name, "o": latest.get_outcome_display()}
+        )
+
+
+def anac_fee_check(
+    *, user, participant: Participant, outcome: str, note: str = "", evidence=None, now
+) -> AnacContribution:
+    """The seggio records the FVOE check of one participant's ANAC fee for the lot's CIG as an
+    item of the administrative check (R-GARE-054, R-GARE-146, §5.5, Appendix B).
+
+    The outcome settles the checklist item «Contributo ANAC»: PAID → regular; NOT_FOUND →
+    missing and remediable (the soccorso istruttorio may be asked; the payment may come after
+    the offer deadline); UNAVAILABLE → still to check, and the admission waits for a PAID check.
+    It may be recorded again while a soccorso is pending, when the late payment is found.
+    """
+    from .verification_fvoe import anac_contribution_record
+
+    tender = participant.lot.tender
+    require_staff(user, tender, roles=(Role.RUP, Role.BOARD))
+    if outcome not in ANAC_ITEM_OUTCOME:
+        raise GareError(_("Indica l'esito della verifica del contributo ANAC."))
+    with transaction.atomic():
+        lock_lot(participant.lot)
+        p = (
+            Participant.objects.select_for_update(of=("self",))
+            .select_related("lot__tender")
+            .get(pk=participant.pk)
+        )
+        if p.lot.status != LotStatus.ADMIN_CHECK or p.status not in CHECKING:
+            raise GareError(_("Il concorrente non è in verifica amministrativa."))
+        # Every row lock before the first audit event: the audit chain's lock is held to the
+        # end of the transaction, and check_item_record takes the item's lock, then the chain's.
+        item = (
+            AdminCheckItem.objects.select_for_update().filter(participant=p, code=ANAC_ITEM).first()
+        )
+        if item is None:  # a checklist built before the item existed
+            checklist_build(p, now=now)
+            item = AdminCheckItem.objects.select_for_update().get(participant=p, code=ANAC_ITEM)
+        check = anac_contribution_record(
+            user=user, participant=p, outcome=outcome, note=note, evidence=evidence, now=now
+        )
+        before = item.outcome
+        item.outcome = ANAC_ITEM_OUTCOME[outcome]
+        if outcome == AnacContributionOutcome.NOT_FOUND:
+            item.remediable = True  # Appendix B: not paid or partly paid is remediable
+        item.note = " ".join(x for x in (str(ANAC_ITEM_NOTE[outcome]), check.note) if x)
+        decided = outcome != AnacContributionOutcome.UNAVAILABLE
+        item.confirmed_by = user if decided else None
+        item.confirmed_at = now if decided else None
+        item.save()
+        audit(
+            action="voce della verifica amministrativa",
+            actor=user,
+            obj=p,
+            tender=tender,
+            now=now,
+            from_state=before,
+            to_state=item.outcome,
+            payload={
+                "code": ANAC_ITEM,
+                "remediable": item.remediable,
+                "anac_contribution": check.pk,
+                "outcome": outcome,
+            },
+        )
+    return check
 
 
 def remedy_items(participant: Participant, codes) -> tuple[list[str], str]:

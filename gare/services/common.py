@@ -29,6 +29,11 @@ class GareError(Exception):
         self.message = message
 
 
+class StrongAuthRequired(GareError):
+    """The step needs SPID/CIE (LoA >= 2) and the current authentication has less: the API
+    answers 403, the pages send the user to the strong login (R-GARE-002, R-GARE-003)."""
+
+
 def fmt_dt(value) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M:%S") if value else "—"
 

@@ -145,6 +145,8 @@ def _minutes(lot: Lot, kind: str, *, user, now, run: ScoreRun | None = None) -> 
 
 
 def _require_status(lot: Lot, *statuses) -> None:
+    if lot.tender.status == TenderStatus.CANCELLED:
+        raise GareError(_("La gara è annullata: la procedura non può proseguire."))
     if lot.status not in statuses:
         raise GareError(
             _("Operazione non possibile nello stato attuale del lotto («%(state)s»).")
@@ -1391,25 +1393,46 @@ def verification_record(*, user, lot: Lot, positive: bool, note: str, now) -> Aw
     return award
 
 
+def award_precheck(lot: Lot, *, now, self_declaration_fallback: bool = False) -> Award:
+    """The conditions of the award (L22) on a locked lot; the award to adopt."""
+    _require_status(lot, LotStatus.VERIFICATION)
+    award = current_award(lot)
+    fallback_from = deadlines.verification_fallback_from(award.proposed_at)
+    if award.verification_outcome != "POSITIVE" and (
+        not self_declaration_fallback or now < fallback_from
+    ):
+        raise GareError(
+            _(
+                "L'aggiudicazione richiede la verifica dei requisiti con esito positivo, "
+                "oppure, trascorsi 30 giorni dalla proposta (dal %(d)s), "
+                "l'autodichiarazione dell'operatore."
+            )
+            % {"d": fmt_dt(fallback_from)}
+        )
+    return award
+
+
+def _require_anac_ack(lot: Lot, codes, what: str) -> None:
+    """R-GARE-145: with PCP, the transition waits for ANAC's confirmation of its scheda."""
+    from . import transmissions
+
+    if lot.tender.pcp_appalto_id and not transmissions.acknowledged(lot, codes):
+        raise GareError(
+            _(
+                "%(what)s si registra quando ANAC ha confermato la scheda %(code)s: usa il "
+                "pulsante che la trasmette ad ANAC."
+            )
+            % {"what": what, "code": "/".join(codes)}
+        )
+
+
 def award_adopt(*, user, lot: Lot, now, self_declaration_fallback: bool = False) -> Award:
     """§5.3 L22: award effective at once; communications to every participant."""
     require_staff(user, lot.tender)
     with transaction.atomic():
         lot = lock_lot(lot)
-        _require_status(lot, LotStatus.VERIFICATION)
-        award = current_award(lot)
-        fallback_from = deadlines.verification_fallback_from(award.proposed_at)
-        if award.verification_outcome != "POSITIVE" and (
-            not self_declaration_fallback or now < fallback_from
-        ):
-            raise GareError(
-                _(
-                    "L'aggiudicazione richiede la verifica dei requisiti con esito positivo, "
-                    "oppure, trascorsi 30 giorni dalla proposta (dal %(d)s), "
-                    "l'autodichiarazione dell'operatore."
-                )
-                % {"d": fmt_dt(fallback_from)}
-            )
+        award = award_precheck(lot, now=now, self_declaration_fallback=self_declaration_fallback)
+        _require_anac_ack(lot, ("A2_29", "A1_29"), _("L'aggiudicazione"))
         award.adopted_at = now
         p = Participant.objects.select_for_update().get(pk=award.participant_id)
         _move_participant(p, p.make_awardee, user=user, now=now, action="aggiudicatario")
@@ -1442,25 +1465,32 @@ def award_adopt(*, user, lot: Lot, now, self_declaration_fallback: bool = False)
     return award
 
 
+def sign_precheck(lot: Lot, *, signed_on: datetime.date, now) -> Award:
+    """The conditions of the signature (L24, D-28) on a locked lot; the award signed."""
+    _require_status(lot, LotStatus.AWARDED)
+    award = current_award(lot)
+    earliest = deadlines.earliest_signature_date(award.last_communication_sent_at, lot.tender)
+    latest = deadlines.latest_signature_date(award.adopted_at, lot.tender)
+    if not (earliest <= signed_on <= latest):
+        raise GareError(
+            _(
+                "Il contratto si può stipulare dal %(e)s al %(l)s (termine dilatorio e "
+                "termine per la stipula)."
+            )
+            % {"e": earliest.strftime("%d/%m/%Y"), "l": latest.strftime("%d/%m/%Y")}
+        )
+    if signed_on > timezone.localtime(now).date():
+        raise GareError(_("La data di stipula non può essere futura."))
+    return award
+
+
 def contract_sign(*, user, lot: Lot, signed_on: datetime.date, now) -> Award:
     """§5.3 L24: not before the standstill (D-28) and within 60 days from the award."""
     require_staff(user, lot.tender)
     with transaction.atomic():
         lot = lock_lot(lot)
-        _require_status(lot, LotStatus.AWARDED)
-        award = current_award(lot)
-        earliest = deadlines.earliest_signature_date(award.last_communication_sent_at, lot.tender)
-        latest = deadlines.latest_signature_date(award.adopted_at, lot.tender)
-        if not (earliest <= signed_on <= latest):
-            raise GareError(
-                _(
-                    "Il contratto si può stipulare dal %(e)s al %(l)s (termine dilatorio e "
-                    "termine per la stipula)."
-                )
-                % {"e": earliest.strftime("%d/%m/%Y"), "l": latest.strftime("%d/%m/%Y")}
-            )
-        if signed_on > timezone.localtime(now).date():
-            raise GareError(_("La data di stipula non può essere futura."))
+        award = sign_precheck(lot, signed_on=signed_on, now=now)
+        _require_anac_ack(lot, ("SC1",), _("La stipula"))
         award.signed_on = signed_on
         award.save()
         _move(

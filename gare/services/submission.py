@@ -42,6 +42,7 @@ from ..models import (
 from ..signatories import signature_problems
 from .common import (
     GareError,
+    StrongAuthRequired,
     audit,
     fmt_dt,
     lock_lot,
@@ -176,14 +177,57 @@ def offer_draft(*, user, lot: Lot, operator, now, form=None, members=None) -> Of
     return offer
 
 
+MSG_NOT_DRAFT = gettext_lazy(
+    "Questa offerta è già stata presentata: prepara una nuova offerta per sostituirla."
+)
+
+
 def _draft_for(user, offer: Offer, now) -> Offer:
     require_operator(user, offer.operator)
     _ensure_open(offer.lot, now)
     if offer.status != OfferStatus.DRAFT:
-        raise GareError(
-            _("Questa offerta è già stata presentata: prepara una nuova offerta per sostituirla.")
-        )
+        raise GareError(str(MSG_NOT_DRAFT))
     return offer
+
+
+def _lock_draft(offer: Offer) -> Offer:
+    """Lock the draft before changing its envelopes, and check again under the lock that it is
+    still a draft: a submission committed meanwhile has sealed the envelopes (same order as
+    ``offer_submit``: the offer, then its envelopes)."""
+    locked = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("lot__tender", "operator")
+        .get(pk=offer.pk)
+    )
+    if locked.status != OfferStatus.DRAFT:
+        raise GareError(str(MSG_NOT_DRAFT))
+    return locked
+
+
+def _envelope_limit_check(tender, used: int, size: int) -> None:
+    envelope_limit = tender.max_envelope_size_mb * MB
+    if used + size > envelope_limit:
+        raise GareError(
+            _(
+                "La busta supererebbe il limite di %(max)s: contiene già %(used)s e il file "
+                "misura %(size)s."
+            )
+            % {
+                "max": filesizeformat(envelope_limit),
+                "used": filesizeformat(used),
+                "size": filesizeformat(size),
+            }
+        )
+
+
+def _file_audit_payload(envelope_type: str, item: EnvelopeFile, sealed_sha256: str) -> dict:
+    """What the audit trail may say of a file: for A its name, size and the SHA-256 of the
+    sealed blob; for B and C only the envelope and the document (a name or a size could tell
+    something of an offer that must stay secret until its opening)."""
+    payload = {"envelope": envelope_type, "requirement": item.requirement_code}
+    if envelope_type == EnvelopeType.A_ADMIN:
+        payload.update(name=item.original_name, size=item.size, sealed_sha256=sealed_sha256)
+    return payload
 
 
 def envelope_file_add(
@@ -219,27 +263,21 @@ def envelope_file_add(
             _("Il file supera il limite di %(max)s per singolo file.")
             % {"max": filesizeformat(file_limit)}
         )
-    envelope_limit = tender.max_envelope_size_mb * MB
-    used = envelope.size_bytes
-    if used + inspected.size > envelope_limit:
-        raise GareError(
-            _(
-                "La busta supererebbe il limite di %(max)s: contiene già %(used)s e il file "
-                "misura %(size)s."
-            )
-            % {
-                "max": filesizeformat(envelope_limit),
-                "used": filesizeformat(used),
-                "size": filesizeformat(inspected.size),
-            }
-        )
+    _envelope_limit_check(tender, envelope.size_bytes, inspected.size)
     context = f"file:{envelope.pk}:{inspected.sha256}"
     blob = sealing.seal(tender, inspected.data, context=context)
+    sealed_sha256 = hashlib.sha256(blob).hexdigest()
+    # The sealed blob is written before the transaction (no slow I/O under the locks) and
+    # removed again if the row is not written.
     name = default_storage.save(
         f"gare/sealed/{tender.pk}/{uuid.uuid4().hex}.bin", ContentFile(blob)
     )
     try:
         with transaction.atomic():
+            offer = _lock_draft(offer)
+            envelope = Envelope.objects.select_for_update().get(pk=envelope.pk)
+            # Again under the lock: two uploads at once must not pass the limit together.
+            _envelope_limit_check(tender, envelope.size_bytes, inspected.size)
             item = EnvelopeFile.objects.create(
                 envelope=envelope,
                 requirement_code=req.code,
@@ -252,17 +290,58 @@ def envelope_file_add(
                 storage_name=name,
                 uploaded_at=now,
             )
+            audit(
+                action="file caricato nella busta",
+                actor=user,
+                obj=offer,
+                tender=tender,
+                now=now,
+                payload=_file_audit_payload(envelope_type, item, sealed_sha256),
+            )
     except BaseException:
         default_storage.delete(name)
         raise
     return item
 
 
+def _sealed_sha256(item: EnvelopeFile) -> str:
+    digest = hashlib.sha256()
+    try:
+        with default_storage.open(item.storage_name, "rb") as fh:
+            for chunk in iter(lambda: fh.read(MB), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return ""
+    return digest.hexdigest()
+
+
 def envelope_file_remove(*, user, item: EnvelopeFile, now) -> None:
-    _draft_for(user, item.envelope.offer, now)
-    name = item.storage_name
-    item.delete()
-    transaction.on_commit(lambda: default_storage.delete(name))
+    """Remove a file from the draft; its sealed blob is deleted from storage after commit."""
+    offer = _draft_for(user, item.envelope.offer, now)
+    # Read (up to 15 MB) before taking the locks; the blob is only deleted after commit.
+    sealed_sha256 = _sealed_sha256(item) if item.envelope.type == EnvelopeType.A_ADMIN else ""
+    with transaction.atomic():
+        offer = _lock_draft(offer)
+        item = (
+            EnvelopeFile.objects.select_for_update(of=("self",))
+            .select_related("envelope")
+            .filter(pk=item.pk, envelope__offer=offer)
+            .first()
+        )
+        if item is None:
+            raise GareError(_("Il file non è più nella busta."))
+        name = item.storage_name
+        payload = _file_audit_payload(item.envelope.type, item, sealed_sha256)
+        item.delete()
+        audit(
+            action="file eliminato dalla busta",
+            actor=user,
+            obj=offer,
+            tender=offer.lot.tender,
+            now=now,
+            payload=payload,
+        )
+        transaction.on_commit(lambda: default_storage.delete(name))
 
 
 def _decimal(value, label) -> Decimal:
@@ -315,7 +394,15 @@ def tabular_data_clean(data: dict) -> dict:
     return {"A2": a2, "D1": bool(data.get("D1")), "D2": d2, "D3": bool(data.get("D3"))}
 
 
+#: The document of the offer the structured data of an envelope stands for (audit trail).
+DATA_REQUIREMENT = {
+    EnvelopeType.B_TECHNICAL: "TABULAR_OFFER",
+    EnvelopeType.C_ECONOMIC: "ECONOMIC_OFFER",
+}
+
+
 def envelope_data_set(*, user, offer: Offer, envelope_type: str, data: dict, now) -> Envelope:
+    """Seal the structured data of B (All. 2 answers) or C (All. 4 figures) in the draft."""
     offer = _draft_for(user, offer, now)
     if envelope_type == EnvelopeType.C_ECONOMIC:
         clean = economic_data_clean(offer.lot, data)
@@ -323,11 +410,22 @@ def envelope_data_set(*, user, offer: Offer, envelope_type: str, data: dict, now
         clean = tabular_data_clean(data)
     else:
         raise GareError(_("Questa busta non ha dati strutturati."))
-    envelope = offer.envelopes.get(type=envelope_type)
-    envelope.sealed_data = sealing.seal(
-        offer.lot.tender, json.dumps(clean).encode(), context=f"data:{envelope.pk}"
-    )
-    envelope.save(update_fields=["sealed_data"])
+    with transaction.atomic():
+        offer = _lock_draft(offer)
+        envelope = Envelope.objects.select_for_update().get(offer=offer, type=envelope_type)
+        envelope.sealed_data = sealing.seal(
+            offer.lot.tender, json.dumps(clean).encode(), context=f"data:{envelope.pk}"
+        )
+        envelope.save(update_fields=["sealed_data"])
+        # Never the figures, not even sealed: only which envelope changed.
+        audit(
+            action="dati della busta salvati",
+            actor=user,
+            obj=offer,
+            tender=offer.lot.tender,
+            now=now,
+            payload={"envelope": envelope_type, "requirement": DATA_REQUIREMENT[envelope_type]},
+        )
     return envelope
 
 
@@ -367,7 +465,7 @@ def offer_check(offer: Offer) -> list[str]:
 def require_strong_auth(loa) -> None:
     """Submitting, replacing and withdrawing need SPID L2/CIE or more (R-GARE-002, R-GARE-003)."""
     if (loa or 0) < STRONG_LOA:
-        raise GareError(
+        raise StrongAuthRequired(
             _(
                 "Per presentare, sostituire o ritirare un'offerta è necessario l'accesso con SPID "
                 "o CIE (livello di garanzia 2 o superiore)."

@@ -23,6 +23,7 @@ from ..models import (
     WorkCategoryRole,
 )
 from ..ocds import publish_tender
+from . import transmissions
 from .common import GareError, audit, lock_tender, require_staff
 
 #: The reference tender (spec §1.2, Appendix A): ID 20/2026, Bellinzago Novarese.
@@ -145,6 +146,17 @@ def tender_update(*, user, tender: Tender, data: dict, now) -> Tender:
         if tender.status != TenderStatus.DRAFT:
             raise GareError(_("La gara è pubblicata: la configurazione non si può più modificare."))
         lot_fields = {k: v for k, v in data.items() if k.startswith("lot_")}
+        if "lot_cig" in lot_fields:
+            current = tender.lots.get(number=1)
+            if lot_fields["lot_cig"] != current.cig and (
+                current.cig_from_pcp or not transmissions.manual_cig_allowed()
+            ):
+                raise GareError(
+                    _(
+                        "Il CIG è assegnato da ANAC (PCP) con la pubblicazione e non si può "
+                        "digitare."
+                    )
+                )
         for key, value in data.items():
             if not key.startswith("lot_"):
                 setattr(tender, key, value)
@@ -232,7 +244,7 @@ def publication_problems(tender: Tender) -> list[str]:
         problems.append(_("La gara non ha lotti."))
     for lot in lots:
         label = str(lot)
-        if len(lot.cig or "") != 10 or not lot.cig.isalnum():
+        if lot.cig and (len(lot.cig) != 10 or not lot.cig.isalnum()):
             problems.append(
                 _("%(lot)s: il CIG deve avere 10 caratteri alfanumerici.") % {"lot": label}
             )
@@ -300,6 +312,14 @@ def tender_publish(*, user, tender: Tender, now) -> Tender:
         if problems:
             raise GareError(
                 _("La gara non può essere pubblicata: %(list)s") % {"list": " ".join(problems)}
+            )
+        if transmissions.uses_pcp(tender) and not transmissions.notice_accepted(tender):
+            # R-GARE-145: no publication before ANAC has accepted the notice (and given the CIGs).
+            raise GareError(
+                _(
+                    "La gara si pubblica dopo che ANAC ha accettato il bando e assegnato i CIG: "
+                    "usa «Pubblica e invia ad ANAC» (accesso con SPID, CIE o CNS)."
+                )
             )
         before = tender.status
         tender.publish()

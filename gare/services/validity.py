@@ -1,6 +1,9 @@
 """Offer validity (R-GARE-074, D-50, AS-15): reminders to the RPA/RUP before the validity of the
 offers expires while the lot is not awarded, the validity-extension request to all remaining
-participants, their confirmations, and RENOUNCED for those that do not confirm in time.
+participants, their confirmations (with the guarantee extended to the new date, D-24, §7.5), and
+RENOUNCED for those that do not confirm in time. A renunciation after the ranking changes the
+admitted set: a new versioned score run (D-21) and, if the proposed awardee is gone, the award
+proposal is superseded and the RPA/RUP is told that a new one is needed.
 
 Time is an argument (``now``); the periodic job (``gare.tasks.offer_validity_job``) calls
 ``validity_sweep`` and is idempotent: one ``ValidityReminder`` row per lot, threshold and
@@ -17,10 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from procurement.accounts.models import Membership, Role, User
+from procurement.documents.services import DocumentError, document_upload
 from procurement.notifications.services import notify
 
 from .. import deadlines
 from ..models import (
+    Award,
     Lot,
     LotStatus,
     Participant,
@@ -203,10 +208,74 @@ def validity_extension_request(
     return req
 
 
-def validity_confirm(*, user, reply: ValidityReply, now) -> ValidityReply:
-    """The participant confirms its offer until the new date (before the reply deadline)."""
+#: Document use of the uploaded guarantee (a document of the offer, PDF or signed .p7m).
+GUARANTEE_USE = "gare_offer_file"
+
+
+def _offer_submitted_on(participant: Participant) -> str:
+    offer = participant.current_offer
+    if offer is None or offer.submitted_at is None:
+        return "—"
+    return timezone.localtime(offer.submitted_at).strftime("%d/%m/%Y")
+
+
+def _confirm_refusal(reply: ValidityReply, now) -> GareError | None:
+    req = reply.request
+    if now > req.reply_deadline or req.closed_at is not None or reply.renounced_at:
+        return GareError(
+            _("Il termine per confermare la validità dell'offerta è scaduto il %(d)s.")
+            % {"d": fmt_dt(req.reply_deadline)}
+        )
+    return None
+
+
+def validity_confirm(*, user, reply: ValidityReply, guarantee_file, now) -> ValidityReply:
+    """The participant confirms its offer until the new date (before the reply deadline), with
+    the document of its provisional guarantee extended to that date, or of a new guarantee
+    running from the offer submission date (§7.5 "Extension", D-24). The file goes to the kernel
+    documents (content type checked, SHA-256) and is linked to the reply."""
     participant = reply.participant
     require_operator(user, participant.operator)
+    reply = ValidityReply.objects.select_related(
+        "request__lot__tender", "participant__current_offer", "participant__operator"
+    ).get(pk=reply.pk)
+    req = reply.request
+    if reply.confirmed_at is not None:
+        return reply
+    refusal = _confirm_refusal(reply, now)
+    if refusal is not None:
+        raise refusal
+    if not guarantee_file:
+        raise GareError(
+            _(
+                "Per confermare la validità dell'offerta allega la garanzia provvisoria prorogata "
+                "fino al %(d)s, oppure una nuova garanzia che decorra dalla data di presentazione "
+                "dell'offerta (%(s)s) e sia valida fino al %(d)s."
+            )
+            % {
+                "d": req.new_validity_date.strftime("%d/%m/%Y"),
+                "s": _offer_submitted_on(reply.participant),
+            }
+        )
+    # Reading, typing and hashing the file happen outside our transaction (no row lock waits on
+    # them). If the confirmation is then refused (a concurrent reply, the request just closed),
+    # the document stays in the operator's documents, unlinked, and nothing else changes.
+    try:
+        version = document_upload(
+            user=user,
+            organisation=reply.participant.operator,
+            use=GUARANTEE_USE,
+            title=_("Garanzia provvisoria prorogata al %(d)s – gara %(code)s, lotto %(n)s")
+            % {
+                "d": req.new_validity_date.strftime("%d/%m/%Y"),
+                "code": req.lot.tender.code,
+                "n": req.lot.number,
+            },
+            uploaded_file=guarantee_file,
+            now=now,
+        )
+    except DocumentError as exc:
+        raise GareError(exc.message) from exc
     with transaction.atomic():
         reply = (
             ValidityReply.objects.select_for_update(of=("self",))
@@ -216,39 +285,52 @@ def validity_confirm(*, user, reply: ValidityReply, now) -> ValidityReply:
         req = reply.request
         if reply.confirmed_at is not None:
             return reply
-        if now > req.reply_deadline or req.closed_at is not None or reply.renounced_at:
-            raise GareError(
-                _("Il termine per confermare la validità dell'offerta è scaduto il %(d)s.")
-                % {"d": fmt_dt(req.reply_deadline)}
-            )
+        refusal = _confirm_refusal(reply, now)
+        if refusal is not None:
+            raise refusal
         reply.confirmed_at = now
         reply.confirmed_by = user
-        reply.save(update_fields=["confirmed_at", "confirmed_by"])
+        reply.guarantee = version
+        reply.guarantee_sha256 = version.sha256
+        reply.save(update_fields=["confirmed_at", "confirmed_by", "guarantee", "guarantee_sha256"])
         audit(
             action="validità dell'offerta confermata",
             actor=user,
             obj=reply.participant,
             tender=req.lot.tender,
             now=now,
-            payload={"new_validity_date": req.new_validity_date.isoformat()},
+            payload={
+                "new_validity_date": req.new_validity_date.isoformat(),
+                "guarantee": {
+                    "document": str(version.document.uuid),
+                    "version": version.number,
+                    "file": version.original_name,
+                    "sha256": version.sha256,
+                },
+            },
         )
     return reply
 
 
 def validity_close_expired(*, now) -> int:
-    """After the reply deadline: whoever did not confirm becomes RENOUNCED (once)."""
+    """After the reply deadline: whoever did not confirm becomes RENOUNCED (once); if the lot
+    is already ranked, the ranking is recomputed without them (see `_ranking_after_renounce`)."""
     renounced = 0
     due = ValidityExtensionRequest.objects.filter(closed_at__isnull=True, reply_deadline__lt=now)
-    for pk in due.values_list("pk", flat=True):
+    for pk, lot_id in due.values_list("pk", "lot_id"):
         with transaction.atomic():
-            req = (
-                ValidityExtensionRequest.objects.select_for_update(of=("self",))
-                .select_related("lot__tender")
-                .get(pk=pk)
+            # The lot first, as the procedure services lock it before its participants: the
+            # ranking of the lot may change below.
+            lot = (
+                Lot.objects.select_for_update(of=("self",))
+                .select_related("tender__organisation")
+                .get(pk=lot_id)
             )
+            req = ValidityExtensionRequest.objects.select_for_update(of=("self",)).get(pk=pk)
             if req.closed_at is not None:
                 continue
-            tender = req.lot.tender
+            tender = lot.tender
+            gone: list[Participant] = []
             for reply in req.replies.filter(confirmed_at__isnull=True, renounced_at__isnull=True):
                 p = (
                     Participant.objects.select_for_update(of=("self",))
@@ -285,10 +367,114 @@ def validity_close_expired(*, now) -> int:
                     % {"d": fmt_dt(req.reply_deadline)},
                     now=now,
                 )
-                renounced += 1
+                gone.append(p)
             req.closed_at = now
             req.save(update_fields=["closed_at"])
+            if gone:
+                _ranking_after_renounce(lot, req, gone, now=now)
+            renounced += len(gone)
     return renounced
+
+
+def _ranking_after_renounce(
+    lot: Lot, req: ValidityExtensionRequest, gone: list[Participant], *, now
+) -> None:
+    """D-21 applied to a renunciation (R-GARE-120: a change in the admitted set after a run):
+    a new versioned FULL run over the remaining admitted participants (re-parametrisation and
+    best values recomputed), the old runs kept. Nothing for a lot not ranked yet: its first full
+    run will count only the admitted participants. Called under the lot's lock."""
+    from .procedure import current_award, latest_run, recompute_after_exclusion
+
+    previous = latest_run(lot, "FULL")
+    gone_ids = {p.pk for p in gone}
+    if lot.status in SETTLED or previous is None or not gone_ids & set(previous.admitted):
+        return  # awarded meanwhile (the award stands), not ranked yet, or none was admitted
+    # A score run is signed by a person: the RPA/RUP whose request caused the renunciations.
+    actor = req.sent_by
+    award = (
+        current_award(lot) if lot.status in (LotStatus.PROPOSED, LotStatus.VERIFICATION) else None
+    )
+    superseded = award is not None and award.participant_id in gone_ids
+    if superseded:
+        _award_supersede(lot, award, now=now)
+    run = recompute_after_exclusion(user=actor, lot=lot, now=now)
+    audit(
+        action="graduatoria ricalcolata: concorrenti rinunciatari",
+        actor=None,
+        obj=lot,
+        tender=lot.tender,
+        now=now,
+        payload={
+            "request": req.pk,
+            "renounced": sorted(gone_ids),
+            "run": run.version,
+            "previous_run": previous.version,
+            "award_superseded": award.pk if superseded else None,
+        },
+    )
+    _tell_rup_ranking_recomputed(
+        lot, req, gone, run=run, previous=previous, award=award, superseded=superseded, now=now
+    )
+
+
+def _award_supersede(lot: Lot, award: Award, *, now) -> None:
+    """As after a negative verification: the proposal is superseded, the lot back to RANKED so
+    that the president can propose the new first."""
+    award.superseded_at = now
+    award.save(update_fields=["superseded_at"])
+    before = lot.status
+    lot.rank()
+    lot.save()
+    audit(
+        action="proposta di aggiudicazione superata: aggiudicatario proposto rinunciatario",
+        actor=None,
+        obj=lot,
+        tender=lot.tender,
+        now=now,
+        from_state=before,
+        to_state=lot.status,
+        payload={"award": award.pk, "participant": award.participant_id},
+    )
+
+
+def _tell_rup_ranking_recomputed(
+    lot: Lot, req, gone, *, run, previous, award: Award | None, superseded: bool, now
+) -> None:
+    tender = lot.tender
+    subject = _("Graduatoria ricalcolata – gara %(code)s, lotto %(n)s") % {
+        "code": tender.code,
+        "n": lot.number,
+    }
+    message = _(
+        "Non hanno confermato entro il %(d)s la validità dell'offerta e sono usciti dalla "
+        "procedura: %(names)s. La graduatoria è stata ricalcolata sui concorrenti rimasti "
+        "(calcolo n. %(v)s; il calcolo n. %(old)s resta agli atti)."
+    ) % {
+        "d": fmt_dt(req.reply_deadline),
+        "names": ", ".join(p.display_name for p in gone),
+        "v": run.version,
+        "old": previous.version,
+    }
+    if superseded:
+        message += " " + _(
+            "%(name)s era l'aggiudicatario proposto: la proposta di aggiudicazione è superata "
+            "e occorre formulare una nuova proposta di aggiudicazione."
+        ) % {"name": award.participant.display_name}
+    elif award is not None:
+        first = next((o for o in run.result.get("offers", []) if o.get("rank") == 1), None)
+        if first is None or int(first["id"]) != award.participant_id:
+            message += " " + _(
+                "Nella nuova graduatoria %(name)s, aggiudicatario proposto, non è più il primo "
+                "classificato: valuta la proposta di aggiudicazione."
+            ) % {"name": award.participant.display_name}
+    notify(
+        recipients=_rup_users(lot),
+        template="generic",
+        context={"subject": subject, "message": message},
+        organisation=tender.organisation,
+        url=reverse("gare:lot", args=[lot.pk]),
+        now=now,
+    )
 
 
 def validity_sweep(*, now) -> dict:

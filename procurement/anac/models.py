@@ -134,7 +134,11 @@ class AnacOperationKind(models.TextChoices):
     PUBBLICA_AVVISO = "pubblica-avviso", _("Pubblicazione avviso")
 
 
-ASYNC_KINDS = {AnacOperationKind.CONFERMA_APPALTO, AnacOperationKind.CONFERMA_SCHEDA}
+ASYNC_KINDS = {
+    AnacOperationKind.CONFERMA_APPALTO,
+    AnacOperationKind.CONFERMA_SCHEDA,
+    AnacOperationKind.PUBBLICA_AVVISO,
+}
 
 
 class AnacOperationState(models.TextChoices):

@@ -232,6 +232,9 @@ def _send(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: datetime) -> 
             return _finish(op.pk, S.OK, now=now)
         if op.kind == Kind.RECUPERA_CIG:
             return _cigs_fetched(op, pcp.recupera_cig(ctx, str(appalto.id_appalto)), now=now)
+        if op.kind == Kind.PUBBLICA_AVVISO:
+            pcp.pubblica_avviso(ctx, str(appalto.id_appalto), str(appalto.id_avviso))
+            return _acked(op.pk, now=now, ack_at=now)
         scheda = op.scheda
         if op.kind == Kind.CREA_SCHEDA:
             scheda_body = {
@@ -274,6 +277,9 @@ def _send(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: datetime) -> 
         if op.kind == Kind.CONFERMA_APPALTO and "ERR16" in codes and op.attempts > 1:
             return _acked(op.pk, now=now, ack_at=op.created_at)
         if op.kind == Kind.CONFERMA_SCHEDA and "ERR60" in codes:
+            return _acked(op.pk, now=now, ack_at=op.created_at)
+        # The notice is no longer CREATO: an earlier send got through; stato-avviso tells.
+        if op.kind == Kind.PUBBLICA_AVVISO and "ERR50" in codes and op.attempts > 1:
             return _acked(op.pk, now=now, ack_at=op.created_at)
         if not exc.errors and exc.status in (401, 403) and op.failures < GATEWAY_RETRIES:
             # The gateway refused the call itself (e.g. an expired tracking JWS under load):
@@ -458,6 +464,9 @@ def _apply_effects(op: AnacOperation, *, now: datetime) -> None:
         if ok and appalto.local_state == AppaltoState.CONFIRMATION_PENDING:
             appalto.mark_confirmed()
             appalto.anac_state = "CONF"
+            if (op.result or {}).get("idAvviso"):
+                appalto.id_avviso = op.result["idAvviso"]
+                appalto.avviso_state = "CREATO"
         elif not ok and appalto.local_state == AppaltoState.CONFIRMATION_PENDING:
             appalto.mark_confirmation_refused()
     elif op.kind == Kind.RECUPERA_CIG and ok:
@@ -469,6 +478,12 @@ def _apply_effects(op: AnacOperation, *, now: datetime) -> None:
             )
         if appalto.local_state == AppaltoState.CONFIRMED:
             appalto.mark_cig_assigned()
+    elif op.kind == Kind.PUBBLICA_AVVISO:
+        stato = (op.result or {}).get("statoAvviso")
+        if stato:
+            appalto.avviso_state = stato
+            if ok:
+                appalto.anac_state = stato
     elif op.kind == Kind.CANCELLA_APPALTO and ok:
         if appalto.local_state != AppaltoState.CANCELLED:
             appalto.mark_cancelled()
@@ -591,6 +606,8 @@ def _tipo(op: AnacOperation) -> str:
 def _check_esito(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: datetime) -> str | None:
     """Returns the final state applied, or None when still waiting."""
     ctx = _ctx(op, trigger)
+    if op.kind == Kind.PUBBLICA_AVVISO:
+        return _check_avviso(op, pcp, ctx, now=now)
     ricerca = ULTIMO_ESITO if op.kind == Kind.CONFERMA_APPALTO else TUTTI_ESITI
     try:
         esiti = pcp.esito_operazione(
@@ -605,7 +622,10 @@ def _check_esito(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: dateti
     latest = mine[-1] if mine else None
     _update(op.pk, POLL_STATES, first_poll_at=op.first_poll_at or now, last_poll_at=now)
     if latest is not None and latest.codice == "OK":
-        return _finish(op.pk, S.OK, now=now, result={"dettaglio": latest.dettaglio})
+        result = {"dettaglio": latest.dettaglio}
+        if latest.id_avviso:
+            result["idAvviso"] = latest.id_avviso
+        return _finish(op.pk, S.OK, now=now, result=result)
     if latest is not None and latest.codice == "KO":
         errors = _error_rows(latest.errori) or [
             {"codice": latest.dettaglio, "descrizione": _("Esito negativo"), "dettaglio": ""}
@@ -615,6 +635,29 @@ def _check_esito(op: AnacOperation, pcp: PcpClient, *, trigger: str, now: dateti
         scheda = pcp.consulta_scheda(ctx, str(op.scheda.id_scheda))  # fallback (§6.3)
         if scheda.stato == "CONF":
             return _finish(op.pk, S.OK, now=now, result={"stato": "CONF"})
+    return None
+
+
+AVVISO_ACCEPTED = {"IN_ATT_PUBB", "PUBB"}
+AVVISO_REFUSED = {"NON_PUBB", "CANC", "STOP_PUBB"}
+
+
+def _check_avviso(op: AnacOperation, pcp: PcpClient, ctx: CallContext, *, now) -> str | None:
+    """pubblica-avviso has no esito-operazione: stato-avviso says whether ANAC accepted it."""
+    stato = pcp.stato_avviso(ctx, str(op.appalto.id_avviso))
+    _update(op.pk, POLL_STATES, first_poll_at=op.first_poll_at or now, last_poll_at=now)
+    if stato.stato in AVVISO_ACCEPTED:
+        return _finish(op.pk, S.OK, now=now, result={"statoAvviso": stato.stato})
+    if stato.stato in AVVISO_REFUSED:
+        detail = _("Avviso non pubblicato da ANAC (stato %(stato)s).") % {"stato": stato.stato}
+        return _finish(
+            op.pk,
+            S.KO,
+            now=now,
+            result={"statoAvviso": stato.stato},
+            detail=detail,
+            errors=[{"codice": stato.stato, "descrizione": detail, "dettaglio": ""}],
+        )
     return None
 
 
@@ -780,6 +823,10 @@ def _reconcile(op: AnacOperation, pcp: PcpClient, *, now: datetime) -> str:
                 op.pk, S.OK, now=now, result={"idScheda": live[0].id_scheda, "adottato": True}
             )
         return _resend_or_wait(op, now=now)
+    if op.kind == Kind.PUBBLICA_AVVISO:
+        if pcp.stato_avviso(ctx, str(appalto.id_avviso)).stato != "CREATO":
+            return _acked(op.pk, now=now, ack_at=op.sent_at)
+        return _requeue(op, now=now)
     if op.kind == Kind.CANCELLA_SCHEDA:
         if pcp.consulta_scheda(ctx, str(op.scheda.id_scheda)).stato == "CANC":
             return _finish(op.pk, S.OK, now=now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -37,7 +38,8 @@ class Panel:
     empty_text: str = ""
 
 
-# The area of the platform where each role does most of its work.
+# The area of the platform where each role does most of its work: the app label (asked whether
+# the user may see its area, see `area_visible`) comes from the URL namespace, which is the label.
 _AREA_BY_ROLE = {
     Role.BUYER: (
         "adesioni:landing",
@@ -116,8 +118,21 @@ def _notifications_panel(*, user) -> Panel:
     )
 
 
-def _area_panel(*, role: str) -> Panel:
+def area_visible(*, user, app_label: str) -> bool:
+    """Whether `user` sees the area of the workflow app `app_label`, asked of its AppConfig
+    without importing the app: ``menu_visible(user)`` where the app defines it (fvoe does,
+    R-FVOE-002); an app without it is shown to every signed-in user."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    check = getattr(apps.get_app_config(app_label), "menu_visible", None)
+    return bool(check(user)) if check is not None else True
+
+
+def _area_panel(*, user, role: str) -> Panel | None:
     url_name, title, text = _AREA_BY_ROLE[role]
+    # The menu and the home page agree: no panel leading to a page that would answer 403.
+    if not area_visible(user=user, app_label=url_name.partition(":")[0]):
+        return None
     return Panel(
         key="area",
         title=str(title),
@@ -195,8 +210,8 @@ def home_panels(*, user, membership, now=None) -> list[Panel]:
     now = now or timezone.now()
     panels = [_notifications_panel(user=user)]
     role = getattr(membership, "role", None)
-    if role in _AREA_BY_ROLE:
-        panels.append(_area_panel(role=role))
+    if role in _AREA_BY_ROLE and (area := _area_panel(user=user, role=role)) is not None:
+        panels.append(area)
     if role in _PCP_ROLES:
         panels.append(_pcp_panel(user=user, membership=membership))
     if role == Role.ADMIN or user.is_superuser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import puremagic
@@ -39,6 +40,10 @@ def detect_content_type(data: bytes) -> str:
         return uses.PKCS7
     if data.startswith(b"PK\x03\x04"):
         return _zip_container_type(data)
+    # puremagic knows an e-mail only by its first header, and only a few of them: a PEC message
+    # may start with any (Delivered-To, X-Trasporto, Date ...). Its header block tells.
+    if _looks_like_email(data):
+        return uses.EML
     mime = _puremagic_type(data)
     if mime:
         return mime
@@ -75,6 +80,31 @@ def _zip_container_type(data: bytes) -> str:
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         return OCTET_STREAM
     return ZIP
+
+
+# RFC 5322 §2.2: a header field is a name of printable ASCII but ':', a colon, then the body;
+# a line starting with a space or a tab continues the previous field (folding).
+_HEADER_FIELD = re.compile(rb"[!-9;-~]+:")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_EMAIL_HEAD = 256 * 1024  # PEC envelopes carry long Received chains; headers are never this long
+
+
+def _looks_like_email(data: bytes) -> bool:
+    """An Internet message (RFC 5322): a header block of well-formed fields, ended by an empty
+    line, with the two fields every message has (From, Date)."""
+    head = data[:_EMAIL_HEAD]
+    end = _HEADER_END.search(head)
+    if end is None or end.start() == 0:
+        return False
+    names = set()
+    for line in re.split(rb"\r?\n", head[: end.start()]):
+        if line[:1] in (b" ", b"\t") and names:
+            continue
+        field = _HEADER_FIELD.match(line)
+        if field is None:
+            return False
+        names.add(field.group()[:-1].lower())
+    return {b"from", b"date"} <= names
 
 
 def _looks_like_text(data: bytes) -> bool:

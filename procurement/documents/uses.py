@@ -31,6 +31,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODT = "application/vnd.oasis.opendocument.text"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
+#: An e-mail message saved as a file (.eml), as a PEC message is kept. Not among OFFICE_TYPES:
+#: a use that needs it (e.g. a request that arrived by PEC) lists it in its own content types.
+EML = "message/rfc822"
 
 TYPE_LABELS = {
     PDF: "PDF",
@@ -43,6 +46,7 @@ TYPE_LABELS = {
     XLSX: _("foglio Excel (.xlsx)"),
     ODT: _("documento OpenDocument (.odt)"),
     ODS: _("foglio OpenDocument (.ods)"),
+    EML: _("messaggio e-mail/PEC (.eml)"),
     "application/zip": _("archivio ZIP"),
     "text/plain": _("testo semplice"),
     "application/x-msdownload": _("programma eseguibile"),

@@ -32,6 +32,10 @@ Appalto (AD4 etc.)
     ``PcpLot`` rows carry their CIGs (validated with ``procurement.anac.cig``), the appalto is
     CIG_ASSIGNED and ``operation.result == {"cigs": [{"cig", "lotIdentifier"}, ...]}``.
     An invalid or missing CIG ends the operation KO with code ``CIG_NON_VALIDO``.
+``pcp_publish_notice(*, appalto, user, actor, now) -> AnacOperation``
+    "Pubblica avviso" (P* schede, after the CIGs): queues ``pubblica-avviso`` with the idAvviso
+    that came with the AP_CONF outcome (``appalto.id_avviso``); polled with ``stato-avviso``;
+    OK when ANAC has accepted the notice (``appalto.avviso_state`` IN_ATT_PUBB or PUBB).
 ``pcp_cancel_appalto(*, appalto, user, actor, motivo, now) -> AnacOperation``
     Queues ``cancella-appalto`` (motivo ≤ 200 characters); on OK the appalto is CANCELLED.
     If the appalto has no idAppalto, it is cancelled locally at once and None is returned.
@@ -450,6 +454,46 @@ def pcp_fetch_cigs(
             obj=appalto,
             from_state=appalto.local_state,
             to_state=appalto.local_state,
+            now=now,
+        )
+        _after_commit(op)
+    return op
+
+
+def pcp_publish_notice(*, appalto: PcpAppalto, user: User, actor: Actor, now) -> AnacOperation:
+    """ "Pubblica avviso": pubblica-avviso of the notice of a P* scheda (after its CIGs).
+
+    Acknowledged by ANAC, the operation is polled with stato-avviso: IN_ATT_PUBB or PUBB end it
+    OK (``appalto.avviso_state``), NON_PUBB / CANC / STOP_PUBB end it KO.
+    """
+    _check_rup(appalto, user, actor)
+    with transaction.atomic():
+        appalto = _locked_appalto(appalto)
+        if (
+            operation_in_progress(appalto) is not None
+            or appalto.local_state != AppaltoState.CIG_ASSIGNED
+            or appalto.id_avviso is None
+            or appalto.avviso_state not in ("", "CREATO")
+        ):
+            raise PcpError(_(MSG_D20))
+        n = _next_attempt(appalto, Kind.PUBBLICA_AVVISO)
+        op = _enqueue(
+            kind=Kind.PUBBLICA_AVVISO,
+            key=f"appalto:{appalto.pk}:pubblica-avviso:{n}",
+            appalto=appalto,
+            user=user,
+            actor=actor,
+            span_id=uuid.uuid4(),
+            now=now,
+            request={"idAvviso": str(appalto.id_avviso)},
+        )
+        audit_record(
+            action=_("pubblicazione avviso richiesta"),
+            actor=user,
+            obj=appalto,
+            from_state=appalto.local_state,
+            to_state=appalto.local_state,
+            payload={"idAvviso": str(appalto.id_avviso)},
             now=now,
         )
         _after_commit(op)

@@ -40,7 +40,7 @@ def _reasons(text, name="reason") -> str:
 def annul_contract(*, user, contract_id: int, reason: str, now, request_document=None) -> Contract:
     """T6: the competent DT (or the DG) annuls a booked or accepted contract.
 
-    `request_document`: the optional copy of the SA's formal request (D-34; PDF or P7M, at most
+    `request_document`: the optional copy of the SA's formal request (D-34; PDF, P7M or EML, at most
     5 MB), stored with the contract and downloadable from its page."""
     reason = _reasons(reason)
     with transaction.atomic():

@@ -287,3 +287,44 @@ def run_to_ranking(world, lot):
     run = proc.ranking_compute(user=world.commissioners[0], lot=lot, now=aware(2026, 8, 18, 11, 0))
     lot.refresh_from_db()
     return run
+
+
+AS01_IDS = ["O1", "O2", "O3", "O4", "O5"]
+
+
+def run_as01_to_ranking(world, lot):
+    """The spec's AS-01 offers submitted, admitted, scored and ranked through the services.
+
+    Returns `(label, run)`: `label` maps each participant's pk to its AS-01 id ("O1".."O5"),
+    `run` is the ranking run.
+    """
+    from gare.services import procedure as proc
+
+    from .evaluation.data import AS01_COEFFICIENTS, AS01_ECONOMIC, AS01_TABULAR
+
+    for i, oid in enumerate(AS01_IDS):
+        discount, days = AS01_ECONOMIC[oid]
+        submit_offer(
+            user=world.bidders[i],
+            operator=world.operators[i],
+            lot=lot,
+            now=aware(2026, 7, 20, 10, i),
+            discount=discount,
+            days=days,
+            tabular=AS01_TABULAR[oid],
+        )
+    proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
+    for p in lot.participants.all():
+        proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
+    proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
+    lot.refresh_from_db()
+    by_operator = {p.operator_id: p for p in lot.participants.all()}
+    label = {by_operator[op.pk].pk: oid for op, oid in zip(world.operators, AS01_IDS, strict=True)}
+    participants = sorted(proc.admitted(lot), key=lambda p: p.pk)
+
+    def coefficient(k, i, code):
+        return Decimal(AS01_COEFFICIENTS[code][label[participants[i].pk]].split()[k])
+
+    run_to_technical(world, lot, coefficient)
+    run = run_to_ranking(world, lot)
+    return label, run

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-from decimal import Decimal
 
 import pytest
 from pyhanko.pdf_utils import generic
@@ -21,8 +20,14 @@ from gare.services import procedure as proc
 from gare.services.documents import render_pending
 from tests.factories.kernel import aware
 
-from .conftest import run_to_admissions, run_to_ranking, run_to_technical, submit_offer
-from .evaluation.data import AS01_COEFFICIENTS, AS01_ECONOMIC, AS01_TABULAR
+from .conftest import (
+    AS01_IDS,
+    run_as01_to_ranking,
+    run_to_admissions,
+    run_to_ranking,
+    run_to_technical,
+)
+from .evaluation.data import AS01_ECONOMIC
 from .evaluation.test_acceptance import AS01_POINTS
 
 pytestmark = pytest.mark.django_db
@@ -143,41 +148,10 @@ def pdf_text(data: bytes) -> str:
 
 
 # --- the procedure with the AS-01 offers -------------------------------------------------------
-IDS = ["O1", "O2", "O3", "O4", "O5"]
-
-
-def as01_procedure(world, lot) -> dict[str, str]:
-    """AS-01 offers submitted, admitted, scored and ranked; returns {participant pk: "O1".."O5"}."""
-    for i, oid in enumerate(IDS):
-        discount, days = AS01_ECONOMIC[oid]
-        submit_offer(
-            user=world.bidders[i],
-            operator=world.operators[i],
-            lot=lot,
-            now=aware(2026, 7, 20, 10, i),
-            discount=discount,
-            days=days,
-            tabular=AS01_TABULAR[oid],
-        )
-    proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
-    for p in lot.participants.all():
-        proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
-    proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
-    lot.refresh_from_db()
-    by_operator = {p.operator_id: p for p in lot.participants.all()}
-    label = {by_operator[op.pk].pk: oid for op, oid in zip(world.operators, IDS, strict=True)}
-    participants = sorted(proc.admitted(lot), key=lambda p: p.pk)
-
-    def coefficient(k, i, code):
-        return Decimal(AS01_COEFFICIENTS[code][label[participants[i].pk]].split()[k])
-
-    run_to_technical(world, lot, coefficient)
-    run_to_ranking(world, lot)
-    return {str(pk): oid for pk, oid in label.items()}
 
 
 def name_of(world, oid: str) -> str:
-    return world.operators[IDS.index(oid)].name
+    return world.operators[AS01_IDS.index(oid)].name
 
 
 def render_documents() -> int:
@@ -208,7 +182,7 @@ def row_after(text: str, name: str, count: int) -> list[str]:
 
 
 def test_minutes_of_the_three_sessions_carry_the_engine_figures_of_as_01(world, lot, client_for):
-    as01_procedure(world, lot)
+    run_as01_to_ranking(world, lot)
     client = client_for(world.rup)
 
     admin = pdf_text(minutes(client, lot, SessionKind.ADMIN_OPENING))
@@ -230,7 +204,7 @@ def test_minutes_of_the_three_sessions_carry_the_engine_figures_of_as_01(world, 
 
     econ = pdf_text(minutes(client, lot, SessionKind.ECON_OPENING))
     assert "Buste C aperte: valori offerti" in econ
-    for oid in IDS:
+    for oid in AS01_IDS:
         assert AS01_ECONOMIC[oid][0] in econ
     assert "Punteggi e graduatoria" in econ
     table = econ.split("Punteggi e graduatoria", 1)[1]
@@ -253,7 +227,7 @@ def test_minutes_of_the_three_sessions_carry_the_engine_figures_of_as_01(world, 
 
 
 def test_as_09_award_document_after_the_exclusion_shows_the_new_ranking(world, lot, client_for):
-    label = as01_procedure(world, lot)
+    label, _ = run_as01_to_ranking(world, lot)
     proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 9, 9, 9, 0))
     client = client_for(world.rup)
     proposal = pdf_text(award_response(client, lot).content)
@@ -269,7 +243,7 @@ def test_as_09_award_document_after_the_exclusion_shows_the_new_ranking(world, l
         now=aware(2026, 9, 21, 9, 0),
     )
     award = proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 9, 22, 9, 0))
-    assert label[str(award.participant_id)] == "O4"
+    assert label[award.participant_id] == "O4"
     proc.verification_start(user=world.rup, lot=lot, now=aware(2026, 9, 23, 9, 0))
     proc.verification_record(
         user=world.rup, lot=lot, positive=True, note="", now=aware(2026, 9, 30, 9, 0)

@@ -24,7 +24,14 @@ from procurement.opendata.models import OcdsRelease, PublicProcedure
 from procurement.opendata.ocds import release_errors
 from tests.factories.kernel import aware
 
-from .conftest import CODES, run_to_admissions, run_to_ranking, run_to_technical, submit_offer
+from .conftest import (
+    CODES,
+    run_as01_to_ranking,
+    run_to_admissions,
+    run_to_ranking,
+    run_to_technical,
+    submit_offer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -458,34 +465,7 @@ def test_as_14_same_oe_in_two_participants_is_reported_at_the_first_session(worl
 
 def test_as_09_with_the_as_01_offers_through_the_whole_procedure(world, lot):
     """The exact AS-01/AS-09 figures, entered through the services, sealed and opened."""
-    from .evaluation.data import AS01_COEFFICIENTS, AS01_ECONOMIC, AS01_TABULAR
-
-    ids = ["O1", "O2", "O3", "O4", "O5"]
-    for i, oid in enumerate(ids):
-        discount, days = AS01_ECONOMIC[oid]
-        submit_offer(
-            user=world.bidders[i],
-            operator=world.operators[i],
-            lot=lot,
-            now=aware(2026, 7, 20, 10, i),
-            discount=discount,
-            days=days,
-            tabular=AS01_TABULAR[oid],
-        )
-    proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
-    for p in lot.participants.all():
-        proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
-    proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
-    lot.refresh_from_db()
-    order = {p.operator_id: p for p in lot.participants.all()}
-    label = {order[op.pk].pk: oid for op, oid in zip(world.operators, ids, strict=True)}
-    participants = sorted(proc.admitted(lot), key=lambda p: p.pk)
-
-    def coefficient(k, i, code):
-        return Decimal(AS01_COEFFICIENTS[code][label[participants[i].pk]].split()[k])
-
-    run_to_technical(world, lot, coefficient)
-    run = run_to_ranking(world, lot)
+    label, run = run_as01_to_ranking(world, lot)
     first = [label[int(o["id"])] for o in run.result["offers"]]
     assert first[0] == "O2"
     proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 9, 9, 9, 0))

@@ -29,7 +29,7 @@ from procurement.audit.models import AuditEvent
 from procurement.notifications.models import Notification
 from tests.factories.kernel import aware
 
-from .conftest import run_to_admissions
+from .conftest import pdf_upload, run_to_admissions
 
 pytestmark = pytest.mark.django_db
 
@@ -116,13 +116,28 @@ def test_as_15_extension_request_five_days_and_renounced_if_not_confirmed(world,
     reply_first = ValidityReply.objects.get(request=req, participant=first)
     reply_second = ValidityReply.objects.get(request=req, participant=second)
     with pytest.raises(PermissionDenied):  # only the participant itself confirms
-        validity_confirm(user=bidder[second.pk], reply=reply_first, now=aware(2027, 1, 1, 9, 0))
-    validity_confirm(user=bidder[first.pk], reply=reply_first, now=aware(2027, 1, 2, 8, 59))
+        validity_confirm(
+            user=bidder[second.pk],
+            reply=reply_first,
+            guarantee_file=pdf_upload("garanzia.pdf"),
+            now=aware(2027, 1, 1, 9, 0),
+        )
+    validity_confirm(
+        user=bidder[first.pk],
+        reply=reply_first,
+        guarantee_file=pdf_upload("garanzia.pdf"),
+        now=aware(2027, 1, 2, 8, 59),
+    )
 
     # before the deadline nothing happens; just after it the silent participant is RENOUNCED
     assert validity_sweep(now=aware(2027, 1, 2, 9, 0))["renounced"] == 0
     with pytest.raises(GareError, match="scaduto il 02/01/2027 09:00"):
-        validity_confirm(user=bidder[second.pk], reply=reply_second, now=aware(2027, 1, 2, 9, 1))
+        validity_confirm(
+            user=bidder[second.pk],
+            reply=reply_second,
+            guarantee_file=pdf_upload("garanzia.pdf"),
+            now=aware(2027, 1, 2, 9, 1),
+        )
     assert validity_sweep(now=aware(2027, 1, 2, 9, 20))["renounced"] == 1
     assert validity_sweep(now=aware(2027, 1, 2, 10, 20))["renounced"] == 0  # once
     first.refresh_from_db()
@@ -171,8 +186,22 @@ def test_extension_through_the_pages_request_confirm_and_late_reply(world, lot, 
         # another operator's communication is not found
         url_second = f"/gare/comunicazioni/{comm_second.pk}/conferma-validita/"
         assert client_first.post(url_second).status_code == 404
-        client_first.post(f"/gare/comunicazioni/{comm_first.pk}/conferma-validita/")
-    assert ValidityReply.objects.get(participant=first).confirmed_at == aware(2026, 12, 30, 9, 0)
+        assert client_first.get(url_second).status_code == 404
+        url_first = f"/gare/comunicazioni/{comm_first.pk}/conferma-validita/"
+        form = client_first.get(url_first).content.decode()
+        assert 'name="guarantee"' in form and 'enctype="multipart/form-data"' in form
+        # the button of the communications page posts without a file: refused, back to the form
+        response = client_first.post(url_first)
+        assert response.status_code == 302 and response["Location"] == url_first
+        assert ValidityReply.objects.get(participant=first).confirmed_at is None
+        assert (
+            "allega la garanzia provvisoria prorogata"
+            in client_first.get(url_first).content.decode()
+        )
+        client_first.post(url_first, {"guarantee": pdf_upload("garanzia-prorogata.pdf")})
+    reply = ValidityReply.objects.get(participant=first)
+    assert reply.confirmed_at == aware(2026, 12, 30, 9, 0)
+    assert reply.guarantee.original_name == "garanzia-prorogata.pdf"
 
     with time_machine.travel(aware(2027, 1, 2, 9, 30), tick=False):
         client_second = client_for(bidder[second.pk])

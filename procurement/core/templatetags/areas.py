@@ -7,7 +7,8 @@ an app without it is shown to every signed-in user, and its pages answer 403 whe
 from __future__ import annotations
 
 from django import template
-from django.apps import apps
+
+from procurement.core.selectors import area_visible as _area_visible
 
 register = template.Library()
 
@@ -22,9 +23,7 @@ def area_visible(context, app_label: str) -> bool:
     memo = getattr(request, "_area_visible", None) if request is not None else None
     if memo is not None and app_label in memo:
         return memo[app_label]
-    config = apps.get_app_config(app_label)
-    check = getattr(config, "menu_visible", None)
-    visible = bool(check(user)) if check is not None else True
+    visible = _area_visible(user=user, app_label=app_label)
     if request is not None:
         if memo is None:
             memo = request._area_visible = {}
