@@ -1002,6 +1002,8 @@ class Exclusion(models.Model):
     )
     phase = models.CharField(_("fase"), max_length=20)
     grounds = models.TextField(_("motivi"))
+    # The ground's code of Appendix C (e.g. ANAC_FEE_INADMISSIBLE) when the platform knows it.
+    code = models.CharField(_("codice del motivo"), max_length=40, blank=True)
     adopted_at = models.DateTimeField(_("adottata il"))
     adopted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -168,8 +168,9 @@ def confirm_remaining(participant: Participant, *, user, now) -> None:
     platform's pre-fill only proposes (R-GARE-086, R-GARE-039).
 
     Every admission passes here (the check, a remedy, a single-centre review): a participant
-    whose ANAC fee was checked and not found paid (or not checked, FVOE being unavailable) is
-    not admitted until a check finds it paid (R-GARE-054)."""
+    is admitted only once a check of its ANAC fee in FVOE found it paid (R-GARE-054): not
+    before any check is recorded, nor while the latest one is «not found» or «FVOE not
+    available»."""
     anac_fee_require_settled(participant)
     participant.check_items.filter(outcome=CheckOutcome.TO_CHECK).update(
         outcome=CheckOutcome.OK, confirmed_by=user, confirmed_at=now
@@ -221,19 +222,31 @@ def anac_fee_prefetch() -> Prefetch:
     )
 
 
-def anac_fee_require_settled(participant: Participant) -> None:
-    """A participant whose last ANAC fee check is not «paid» cannot be admitted. Without any
-    check the seggio decides on the receipt in envelope A, as for the other items."""
+def anac_fee_problem(participant: Participant) -> str:
+    """Why the participant's ANAC fee does not allow the admission yet ("" when it does): the
+    payment must be checked in FVOE (R-GARE-054, R-GARE-146) and the latest check say «paid».
+    The receipt in envelope A alone is not enough: the seggio records what FVOE says."""
     latest = anac_fee_latest(participant)
-    if latest is not None and latest.outcome != AnacContributionOutcome.PAID:
-        raise GareError(
-            _(
-                "Il contributo ANAC di %(p)s risulta «%(o)s»: per ammettere il concorrente "
-                "registra la verifica con esito «pagato» (documento FVOE o estremi del "
-                "pagamento); se non è pagato, chiedi il soccorso istruttorio."
-            )
-            % {"p": participant.display_name, "o": latest.get_outcome_display()}
-        )
+    if latest is None:
+        return _(
+            "Prima di ammettere %(p)s registra la verifica del contributo ANAC (FVOE): "
+            "l'ammissione richiede l'esito «pagato»."
+        ) % {"p": participant.display_name}
+    if latest.outcome != AnacContributionOutcome.PAID:
+        return _(
+            "Il contributo ANAC di %(p)s risulta «%(o)s»: per ammettere il concorrente "
+            "registra la verifica con esito «pagato» (documento FVOE o estremi del "
+            "pagamento); se non è pagato, chiedi il soccorso istruttorio."
+        ) % {"p": participant.display_name, "o": latest.get_outcome_display()}
+    return ""
+
+
+def anac_fee_require_settled(participant: Participant) -> None:
+    """A participant whose ANAC fee was never checked, or whose last check is not «paid»,
+    cannot be admitted."""
+    problem = anac_fee_problem(participant)
+    if problem:
+        raise GareError(problem)
 
 
 def anac_fee_check(
@@ -298,6 +311,29 @@ def anac_fee_check(
             },
         )
     return check
+
+
+# Appendix C: the codes of the exclusion grounds decided at the administrative check.
+ANAC_FEE_INADMISSIBLE = "ANAC_FEE_INADMISSIBLE"
+REMEDY_FAILED = "REMEDY_FAILED"
+SINGLE_DECISION_CENTRE = "SINGLE_DECISION_CENTRE"
+
+
+def remedy_exclusion_code(remedy: RemedyRequest) -> str:
+    """The Appendix C code of the exclusion that follows a soccorso not satisfied: the ANAC fee
+    not regularised in time makes the offer inadmissible (R-GARE-054, §5.4); any other
+    defect not remedied is REMEDY_FAILED.
+
+    The fee is not regularised when the soccorso concerned the item «Contributo ANAC» and no
+    check found it paid since, or when the latest check still finds it not paid."""
+    participant = remedy.participant
+    codes = remedy.check_codes or (remedy.parent.check_codes if remedy.parent_id else [])
+    latest = anac_fee_latest(participant)
+    paid = latest is not None and latest.outcome == AnacContributionOutcome.PAID
+    not_found = latest is not None and latest.outcome == AnacContributionOutcome.NOT_FOUND
+    if (ANAC_ITEM in codes and not paid) or not_found:
+        return ANAC_FEE_INADMISSIBLE
+    return REMEDY_FAILED
 
 
 def remedy_items(participant: Participant, codes) -> tuple[list[str], str]:
@@ -498,12 +534,14 @@ def single_centre_decide(
                     phase="ADMIN_CHECK",
                     grounds=_("Offerte riconducibili a un unico centro decisionale: %(r)s")
                     % {"r": reasons},
+                    code=SINGLE_DECISION_CENTRE,
                     now=now,
                 )
             else:
                 p = Participant.objects.select_for_update(of=("self",)).get(pk=p.pk)
-                if open_defects(p).exists():
-                    # Back to the check: its own defects are still to be settled.
+                if open_defects(p).exists() or anac_fee_problem(p):
+                    # Back to the check: its own defects, or the ANAC fee check (recorded only
+                    # during the check), are still to be settled; the seggio admits it there.
                     _move_participant(
                         p,
                         p.back_to_admin_check,

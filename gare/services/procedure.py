@@ -570,9 +570,11 @@ def remedy_respond(*, user, remedy: RemedyRequest, text: str, now) -> RemedyRequ
 
 
 def exclusion_adopt(
-    *, user, participant: Participant, phase: str, grounds: str, now, _locked=False
+    *, user, participant: Participant, phase: str, grounds: str, now, code: str = "", _locked=False
 ) -> Exclusion:
-    """Exclude a participant and communicate it at once (≤ 5 days, T09, §3.4 inv. 8)."""
+    """Exclude a participant and communicate it at once (≤ 5 days, T09, §3.4 inv. 8).
+
+    `code` is the ground's code of Appendix C when the platform knows it."""
     require_staff(user, participant.lot.tender)
     if not grounds.strip():
         raise GareError(_("Indica i motivi dell'esclusione."))
@@ -603,6 +605,7 @@ def exclusion_adopt(
             participant=p,
             phase=phase,
             grounds=grounds,
+            code=code,
             adopted_at=now,
             adopted_by=user,
             communication=comm,
@@ -646,6 +649,7 @@ def remedy_decide(*, user, remedy: RemedyRequest, remedied: bool, now) -> Remedy
                     else _("Soccorso istruttorio non soddisfatto: %(items)s")
                 )
                 % {"items": remedy.items},
+                code=admincheck.remedy_exclusion_code(remedy),
                 now=now,
             )
     return remedy

@@ -192,12 +192,21 @@ def _publish_now(tender: Tender, *, user, now) -> None:
 # --- schede after publication ----------------------------------------------------------------
 
 
-def _send_scheda(*, tender: Tender, user, actor, code: str, payload: dict, now) -> PcpScheda:
+def _send_scheda(
+    *, tender: Tender, user, actor, code: str, payload: dict, now, cig: str = "", send=True
+) -> PcpScheda:
     appalto = tender.pcp_appalto
     scheda = _pcp_call(
-        pcp.pcp_scheda_create, appalto=appalto, user=user, code=code, payload=payload, now=now
+        pcp.pcp_scheda_create,
+        appalto=appalto,
+        user=user,
+        code=code,
+        payload=payload,
+        now=now,
+        cig=cig,
     )
-    _pcp_call(pcp.pcp_scheda_send, scheda=scheda, user=user, actor=actor, now=now)
+    if send:
+        _pcp_call(pcp.pcp_scheda_send, scheda=scheda, user=user, actor=actor, now=now)
     return scheda
 
 
@@ -216,32 +225,58 @@ def _require_pcp(tender: Tender) -> None:
         )
 
 
-def bidders_send(*, user, lot: Lot, actor, now) -> PcpScheda:
-    """S2: the list of bidders, after the offer deadline (R-GARE-145)."""
+def _s2_refusal(tender: Tender, lot: Lot, now) -> str:
+    if tender.offer_deadline is None or now < tender.offer_deadline:
+        return _("L'elenco dei partecipanti si trasmette dopo il termine delle offerte.")
+    if lot.status == LotStatus.OPEN_FOR_SUBMISSION:
+        return _("La presentazione delle offerte per il lotto non è ancora chiusa.")
+    return ""
+
+
+def _nag_refusal(tender: Tender, lot: Lot, now) -> str:
+    if lot.status not in (LotStatus.DESERTED, LotStatus.NOT_AWARDED):
+        return _("La scheda NAG si trasmette solo per un lotto non aggiudicato.")
+    return ""
+
+
+#: The schede the RUP sends from the lot page: (refusal check, payload, audit action).
+LOT_SCHEDE = {
+    "S2": (_s2_refusal, schede.s2_payload, "scheda S2 (elenco partecipanti) inviata ad ANAC"),
+    "NAG": (
+        _nag_refusal,
+        schede.nag_payload,
+        "scheda NAG (mancata aggiudicazione) inviata ad ANAC",
+    ),
+}
+
+
+def lot_scheda_send(*, user, lot: Lot, code: str, actor, now) -> PcpScheda:
+    """S2 (the bidders, after the offer deadline) or NAG (no award) of one lot (R-GARE-145)."""
+    refusal_of, payload_of, action = LOT_SCHEDE[code]
     tender = lot.tender
     require_staff(user, tender)
     _require_pcp(tender)
     _require_rup(tender, user)
     with transaction.atomic():
         lot = lock_lot(lot)
-        if tender.offer_deadline is None or now < tender.offer_deadline:
+        refusal = refusal_of(tender, lot, now)
+        if refusal:
+            raise GareError(refusal)
+        if _live_scheda(tender, code, lot.cig):
             raise GareError(
-                _("L'elenco dei partecipanti si trasmette dopo il termine delle offerte.")
+                _("La scheda %(code)s del lotto è già stata trasmessa.") % {"code": code}
             )
-        if lot.status == LotStatus.OPEN_FOR_SUBMISSION:
-            raise GareError(_("La presentazione delle offerte per il lotto non è ancora chiusa."))
-        if _live_scheda(tender, "S2", lot.cig):
-            raise GareError(_("La scheda S2 del lotto è già stata trasmessa."))
         scheda = _send_scheda(
             tender=tender,
             user=user,
             actor=actor,
-            code="S2",
-            payload=schede.s2_payload(lot),
+            code=code,
+            payload=payload_of(lot),
             now=now,
+            cig=lot.cig,
         )
         audit(
-            action="scheda S2 (elenco partecipanti) inviata ad ANAC",
+            action=action,
             actor=user,
             obj=lot,
             tender=tender,
@@ -249,37 +284,14 @@ def bidders_send(*, user, lot: Lot, actor, now) -> PcpScheda:
             payload={"scheda": scheda.pk},
         )
     return scheda
+
+
+def bidders_send(*, user, lot: Lot, actor, now) -> PcpScheda:
+    return lot_scheda_send(user=user, lot=lot, code="S2", actor=actor, now=now)
 
 
 def no_award_send(*, user, lot: Lot, actor, now) -> PcpScheda:
-    """NAG: the lot ends without an award (deserted or no valid offer)."""
-    tender = lot.tender
-    require_staff(user, tender)
-    _require_pcp(tender)
-    _require_rup(tender, user)
-    with transaction.atomic():
-        lot = lock_lot(lot)
-        if lot.status not in (LotStatus.DESERTED, LotStatus.NOT_AWARDED):
-            raise GareError(_("La scheda NAG si trasmette solo per un lotto non aggiudicato."))
-        if _live_scheda(tender, "NAG", lot.cig):
-            raise GareError(_("La scheda NAG del lotto è già stata trasmessa."))
-        scheda = _send_scheda(
-            tender=tender,
-            user=user,
-            actor=actor,
-            code="NAG",
-            payload=schede.nag_payload(lot),
-            now=now,
-        )
-        audit(
-            action="scheda NAG (mancata aggiudicazione) inviata ad ANAC",
-            actor=user,
-            obj=lot,
-            tender=tender,
-            now=now,
-            payload={"scheda": scheda.pk},
-        )
-    return scheda
+    return lot_scheda_send(user=user, lot=lot, code="NAG", actor=actor, now=now)
 
 
 def award_request(*, user, lot: Lot, actor, now, self_declaration_fallback: bool = False):
@@ -302,7 +314,7 @@ def award_request(*, user, lot: Lot, actor, now, self_declaration_fallback: bool
             lot, award, admitted=procedure.admitted(lot).count(), award_date=now
         )
         scheda = _send_scheda(
-            tender=tender, user=user, actor=actor, code=code, payload=payload, now=now
+            tender=tender, user=user, actor=actor, code=code, payload=payload, now=now, cig=lot.cig
         )
         lot.pcp_pending = {
             "action": "award",
@@ -339,7 +351,7 @@ def sign_request(*, user, lot: Lot, signed_on, guarantee, actor, now):
             raise GareError(_("Indica l'importo della garanzia definitiva."))
         payload = schede.sc1_payload(lot, award, signed_on=signed_on, guarantee=guarantee)
         scheda = _send_scheda(
-            tender=tender, user=user, actor=actor, code="SC1", payload=payload, now=now
+            tender=tender, user=user, actor=actor, code="SC1", payload=payload, now=now, cig=lot.cig
         )
         lot.pcp_pending = {
             "action": "sign",
@@ -431,7 +443,9 @@ def tender_cancel(*, user, tender: Tender, act: str, reason: str, actor=None, no
                 now=now,
             )
         elif appalto.local_state == AppaltoState.CIG_ASSIGNED:
-            for lot in tender.lots.exclude(cig="").order_by("number"):
+            # One ANN per lot; ANAC takes one confirmation at a time per appalto, so the drafts
+            # are sent one after the other (the next when the previous one has an outcome).
+            for n, lot in enumerate(tender.lots.exclude(cig="").order_by("number")):
                 _send_scheda(
                     tender=tender,
                     user=user,
@@ -439,8 +453,31 @@ def tender_cancel(*, user, tender: Tender, act: str, reason: str, actor=None, no
                     code="ANN",
                     payload=pcp.ann_payload(lot.cig),
                     now=now,
+                    cig=lot.cig,
+                    send=n == 0,
                 )
     return tender
+
+
+def _send_next_ann(tender: Tender, operation, now) -> None:
+    """After the outcome of one lot's ANN, the next draft ANN of the cancelled tender."""
+    if tender.status != TenderStatus.CANCELLED:
+        return
+    draft = (
+        PcpScheda.objects.filter(
+            appalto_id=operation.appalto_id, code="ANN", status=SchedaStatus.DRAFT
+        )
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if draft is not None:
+        _pcp_call(
+            pcp.pcp_scheda_send,
+            scheda=draft,
+            user=operation.acting_user,
+            actor=operation.actor,
+            now=now,
+        )
 
 
 def acknowledged(lot: Lot, codes) -> bool:
@@ -595,6 +632,9 @@ def _react(tender: Tender, operation, outcome: str, now) -> None:
             _stop_publication(tender, now, exc.message)
         return
     if kind != Kind.CONFERMA_SCHEDA or operation.scheda_id is None:
+        return
+    if operation.scheda.code == "ANN":
+        _send_next_ann(tender, operation, now)
         return
     for lot in tender.lots.select_for_update():
         pending = lot.pcp_pending or {}

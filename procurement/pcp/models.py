@@ -184,7 +184,7 @@ LIVE_SCHEDA_STATES = [
 ]
 
 # Schede of the execution phase (orchestrator phase "esecuzione") and S3: after one of them has
-# been sent, ANN is no longer allowed (R-ADE-105).
+# been sent, ANN is no longer allowed (R-ADE-105) for its CIG (for every CIG if it has none).
 EXECUTION_PHASE_CODES = {"SC1", "I1", "S1", "S2", "S3", "S4", "CO1", "CO2", "SA1", "M1", "M2"}
 
 
@@ -195,6 +195,9 @@ class PcpScheda(ConcurrentTransitionMixin, models.Model):
         PcpAppalto, on_delete=models.PROTECT, related_name="schede", verbose_name=_("appalto")
     )
     code = models.CharField(_("codice scheda"), max_length=16)
+    #: The CIG (lot) the scheda concerns, from its ``anacForm.cig``; blank when the scheda has
+    #: no top-level CIG (it then concerns the whole appalto).
+    cig = models.CharField(_("CIG"), max_length=10, blank=True)
     version = models.CharField(_("versione"), max_length=8, default="1.0")
     id_scheda = models.UUIDField(_("idScheda ANAC"), null=True, blank=True, unique=True)
     status = FSMField(
@@ -227,10 +230,11 @@ class PcpScheda(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("schede PCP")
         ordering = ["-created_at", "-id"]
         constraints = [
+            # ANAC's ANN cancels one lot: a multi-lot appalto has one ANN per CIG.
             models.UniqueConstraint(
-                fields=["appalto"],
+                fields=["appalto", "cig"],
                 condition=models.Q(code="ANN", status__in=LIVE_SCHEDA_STATES),
-                name="pcp_one_live_ann_per_appalto",
+                name="pcp_one_live_ann_per_cig",
             )
         ]
 

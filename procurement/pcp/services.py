@@ -44,8 +44,11 @@ Schede (ANN, ...)
 -----------------
 ``pcp_scheda_create(*, appalto, user, code, payload, now) -> PcpScheda``
     A local DRAFT (nothing sent). `payload` = the scheda's ``body`` (``{"anacForm": {...}}``);
-    ``ann_payload(cig)`` builds the ANN one. Refuses a second live ANN (invariant 6, DB index),
-    any scheda after a CONFIRMED ANN, and an ANN after an execution-phase scheda (MSG-D16).
+    ``ann_payload(cig)`` builds the ANN one. ``scheda.cig`` is the lot the scheda concerns, from
+    ``anacForm.cig`` when it is a string (blank otherwise: the whole appalto). An ANN cancels one
+    lot, so the rules hold per CIG: one live ANN per CIG (invariant 6, DB index); after the
+    CONFIRMED ANN of a CIG no scheda of that CIG, and none at all once every lot is annulled;
+    an ANN is refused after an execution-phase scheda of its CIG or without a CIG (MSG-D16).
 ``pcp_scheda_send(*, scheda, user, actor, now) -> AnacOperation``
     "invia scheda": DRAFT/ERROR -> SENDING; queues ``crea-scheda`` (if no idScheda) and
     ``conferma-scheda``. Outcome: SENDING -> CONFIRMED (``scheda.anac_state = CONF``; for ANN the
@@ -570,24 +573,55 @@ def ann_payload(cig: str) -> dict:
     }
 
 
-def _scheda_guards(appalto: PcpAppalto, code: str, exclude_pk=None) -> None:
+def _scheda_cig(payload) -> str:
+    """The CIG a scheda concerns: its ``anacForm.cig`` when it is one string, else blank."""
+    form = payload.get("anacForm") if isinstance(payload, dict) else None
+    cig = form.get("cig") if isinstance(form, dict) else None
+    if not isinstance(cig, str):
+        return ""
+    cig = cig.strip()
+    if len(cig) > 10:
+        raise PcpError(_("Il CIG indicato nella scheda non è valido: %(cig)s") % {"cig": cig})
+    return cig
+
+
+def _scheda_guards(appalto: PcpAppalto, code: str, cig: str, exclude_pk=None) -> None:
+    """ANAC's ANN cancels one lot (CIG): the rules below hold per CIG, so that the other lots of
+    a multi-lot tender go on after one of them is annulled."""
     others = PcpScheda.objects.filter(appalto=appalto).exclude(pk=exclude_pk)
-    if others.filter(code="ANN", status=SchedaStatus.CONFIRMED).exists():
-        raise PcpError(_(MSG_D20))  # ANN is final: nothing follows it (R-ADE-106)
+    annulled = set(
+        others.filter(code="ANN", status=SchedaStatus.CONFIRMED).values_list("cig", flat=True)
+    )
+    if annulled:
+        lot_cigs = set(appalto.lots.exclude(cig="").values_list("cig", flat=True))
+        # An ANN is final for its lot; once every lot (or, without a CIG, the whole appalto) is
+        # annulled, nothing follows it (R-ADE-106).
+        if cig in annulled or "" in annulled or lot_cigs <= annulled:
+            raise PcpError(_(MSG_D20))
     if code == "ANN":
-        sent = others.filter(status__in=[SchedaStatus.SENDING, SchedaStatus.CONFIRMED])
-        if sent.filter(code__in=EXECUTION_PHASE_CODES).exists():
+        sent = others.filter(
+            code__in=EXECUTION_PHASE_CODES,
+            status__in=[SchedaStatus.SENDING, SchedaStatus.CONFIRMED],
+        )
+        if cig:  # a scheda without a CIG concerns every lot
+            sent = sent.filter(cig__in=[cig, ""])
+        if sent.exists():
             raise PcpError(_(MSG_D16))
         if others.filter(
-            code="ANN", status__in=[SchedaStatus.DRAFT, SchedaStatus.SENDING, SchedaStatus.ERROR]
+            code="ANN",
+            cig=cig,
+            status__in=[SchedaStatus.DRAFT, SchedaStatus.SENDING, SchedaStatus.ERROR],
         ).exists():
             raise PcpError(_(MSG_D20))
 
 
 def pcp_scheda_create(
-    *, appalto: PcpAppalto, user: User, code: str, payload: dict, now
+    *, appalto: PcpAppalto, user: User, code: str, payload: dict, now, cig: str | None = None
 ) -> PcpScheda:
-    """A local draft scheda (nothing is sent until pcp_scheda_send)."""
+    """A local draft scheda (nothing is sent until pcp_scheda_send).
+
+    `cig`: the lot the scheda concerns, when the caller knows it (schede whose CIG is nested,
+    e.g. S2, A2_29, SC1, NAG); by default the payload's top-level ``anacForm.cig``."""
     _check_rup(appalto, user, None)
     with transaction.atomic():
         appalto = _locked_appalto(appalto)
@@ -596,13 +630,19 @@ def pcp_scheda_create(
             AppaltoState.CIG_ASSIGNED,
         ):
             raise PcpError(_(MSG_D20))
-        _scheda_guards(appalto, code)
+        cig = _scheda_cig({"anacForm": {"cig": cig}}) if cig is not None else _scheda_cig(payload)
+        _scheda_guards(appalto, code, cig)
         try:
             with transaction.atomic():
                 scheda = PcpScheda.objects.create(
-                    appalto=appalto, code=code, payload=payload, created_by=user, created_at=now
+                    appalto=appalto,
+                    code=code,
+                    cig=cig,
+                    payload=payload,
+                    created_by=user,
+                    created_at=now,
                 )
-        except IntegrityError as exc:  # a second live ANN (invariant 6)
+        except IntegrityError as exc:  # a second live ANN of the CIG (invariant 6)
             raise PcpError(_(MSG_D20)) from exc
         audit_record(
             action=_("scheda %(code)s creata in bozza") % {"code": code},
@@ -625,7 +665,7 @@ def pcp_scheda_send(*, scheda: PcpScheda, user: User, actor: Actor, now) -> Anac
             operation_in_progress(appalto) is not None
         ):
             raise PcpError(_(MSG_D20))
-        _scheda_guards(appalto, scheda.code, exclude_pk=scheda.pk)
+        _scheda_guards(appalto, scheda.code, scheda.cig, exclude_pk=scheda.pk)
         before = scheda.status
         scheda.mark_sending()
         scheda.sent_at = now

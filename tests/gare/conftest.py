@@ -202,6 +202,19 @@ def submit_offer(
     return sub.offer_submit(user=user, offer=offer, loa=loa, confirm_problems=confirm, now=now)
 
 
+def fee_paid(world, participant, now=None):
+    """The seggio records the FVOE check of the ANAC fee as paid: required before admitting."""
+    from gare.services import admincheck
+
+    return admincheck.anac_fee_check(
+        user=world.board,
+        participant=participant,
+        outcome="PAID",
+        note="Pagamento trovato nel FVOE",
+        now=now or aware(2026, 7, 27, 15, 30),
+    )
+
+
 def run_to_admissions(world, lot, n=2, *, discounts=None, days=None):
     """n offers submitted, first session, everyone admitted (27/07 → 28/07/2026)."""
     from gare.services import procedure as proc
@@ -220,6 +233,7 @@ def run_to_admissions(world, lot, n=2, *, discounts=None, days=None):
     proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
     lot.refresh_from_db()
     for p in lot.participants.all():
+        fee_paid(world, p)
         proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
     lot.refresh_from_db()
@@ -315,6 +329,7 @@ def run_as01_to_ranking(world, lot):
         )
     proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
     for p in lot.participants.all():
+        fee_paid(world, p)
         proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
     lot.refresh_from_db()

@@ -11,7 +11,14 @@ from gare.services import procedure as proc
 from gare.services.access import access_rights
 from tests.factories.kernel import aware
 
-from .conftest import make_operator, pdf_upload, run_to_ranking, run_to_technical, submit_offer
+from .conftest import (
+    fee_paid,
+    make_operator,
+    pdf_upload,
+    run_to_ranking,
+    run_to_technical,
+    submit_offer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +41,7 @@ def test_as_12_access_to_documents_and_the_top_five(world, lot, client_for):
     proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
     by_op = {p.operator_id: p for p in lot.participants.all()}
     for op in world.operators:
+        fee_paid(world, by_op[op.pk])
         proc.admin_check_admit(
             user=world.board, participant=by_op[op.pk], now=aware(2026, 7, 27, 16, 0)
         )

@@ -160,8 +160,40 @@ def test_a_fee_not_regularised_in_time_puts_the_offer_out(world, lot):
     proc.remedy_decide(user=world.rup, remedy=remedy, remedied=False, now=aware(2026, 8, 2, 10, 0))
     s1.refresh_from_db()
     assert s1.status == ParticipantStatus.EXCLUDED
-    grounds = s1.exclusions.get().grounds
-    assert "Contributo ANAC" in grounds and "inammissibile" in grounds
+    exclusion = s1.exclusions.get()
+    assert "Contributo ANAC" in exclusion.grounds and "inammissibile" in exclusion.grounds
+    assert exclusion.code == "ANAC_FEE_INADMISSIBLE"  # Appendix C
+
+
+def test_a_late_payment_found_but_another_defect_not_remedied_is_not_the_fee_ground(world, lot):
+    s1, _s2 = in_admin_check(world, lot)
+    admincheck.anac_fee_check(
+        user=world.board, participant=s1, outcome="NOT_FOUND", now=aware(2026, 7, 27, 15, 30)
+    )
+    admincheck.check_item_record(
+        user=world.board,
+        item=s1.check_items.get(code="DGUE"),
+        outcome=CheckOutcome.MISSING,
+        now=aware(2026, 7, 27, 15, 31),
+    )
+    sent = aware(2026, 7, 28, 10, 0)
+    remedy = proc.remedy_request_send(
+        user=world.rup,
+        participant=s1,
+        items="",
+        check_codes=["ANAC_RECEIPT", "DGUE"],
+        deadline=sent + datetime.timedelta(days=5),
+        now=sent,
+    )
+    admincheck.anac_fee_check(
+        user=world.board,
+        participant=s1,
+        outcome="PAID",
+        note="pagato il 30/07",
+        now=aware(2026, 7, 31, 9, 0),
+    )
+    proc.remedy_decide(user=world.rup, remedy=remedy, remedied=False, now=aware(2026, 8, 2, 10))
+    assert s1.exclusions.get().code == "REMEDY_FAILED"
 
 
 def test_fvoe_unavailable_keeps_the_item_open_until_a_paid_check(world, lot):
@@ -190,9 +222,122 @@ def test_fvoe_unavailable_keeps_the_item_open_until_a_paid_check(world, lot):
         now=aware(2026, 7, 28, 9, 0),
     )
     proc.admin_check_admit(user=world.board, participant=s1, now=aware(2026, 7, 28, 9, 5))
-    # Without a check the seggio decides on the receipt, as for every other item.
-    proc.admin_check_admit(user=world.board, participant=s2, now=aware(2026, 7, 28, 9, 6))
+    s1.refresh_from_db()
+    assert s1.status == ParticipantStatus.ADMITTED
+    assert anac_item(s1).outcome == CheckOutcome.OK
+    assert s2.status == ParticipantStatus.UNDER_ADMIN_CHECK
+
+
+# --- the fee check is mandatory for the admission (R-GARE-054, R-GARE-146) -------------------
+
+
+def test_no_admission_without_a_recorded_fee_check(world, lot):
+    s1, _s2 = in_admin_check(world, lot)
+    # The board ticks every item by hand, the receipt included: still no FVOE check.
+    for item in s1.check_items.all():
+        admincheck.check_item_record(
+            user=world.board, item=item, outcome=CheckOutcome.OK, now=aware(2026, 7, 27, 15, 30)
+        )
+    with pytest.raises(GareError) as exc:
+        proc.admin_check_admit(user=world.board, participant=s1, now=aware(2026, 7, 27, 16, 0))
+    assert exc.value.message == (
+        f"Prima di ammettere {s1.display_name} registra la verifica del contributo ANAC (FVOE): "
+        "l'ammissione richiede l'esito «pagato»."
+    )
+    s1.refresh_from_db()
+    assert s1.status == ParticipantStatus.UNDER_ADMIN_CHECK
+    assert not AuditEvent.objects.for_object(s1).filter(action="concorrente ammesso").exists()
+
+    admincheck.anac_fee_check(
+        user=world.board,
+        participant=s1,
+        outcome="PAID",
+        note="FVOE: versamento del 25/07/2026",
+        now=aware(2026, 7, 27, 16, 5),
+    )
+    proc.admin_check_admit(user=world.board, participant=s1, now=aware(2026, 7, 27, 16, 10))
+    s1.refresh_from_db()
+    assert s1.status == ParticipantStatus.ADMITTED
+
+
+def test_a_soccorso_on_another_item_does_not_replace_the_fee_check(world, lot):
+    s1, _s2 = in_admin_check(world, lot)
+    admincheck.check_item_record(
+        user=world.board,
+        item=s1.check_items.get(code="DGUE"),
+        outcome=CheckOutcome.MISSING,
+        now=aware(2026, 7, 27, 15, 30),
+    )
+    sent = aware(2026, 7, 28, 10, 0)
+    remedy = proc.remedy_request_send(
+        user=world.rup,
+        participant=s1,
+        items="",
+        check_codes=["DGUE"],
+        deadline=sent + datetime.timedelta(days=7),
+        now=sent,
+    )
+    proc.remedy_respond(user=world.bidders[0], remedy=remedy, text="DGUE", now=aware(2026, 7, 29))
+    with pytest.raises(GareError, match="registra la verifica del contributo ANAC"):
+        proc.remedy_decide(user=world.rup, remedy=remedy, remedied=True, now=aware(2026, 7, 30))
+    remedy.refresh_from_db()
+    s1.refresh_from_db()
+    assert remedy.outcome == "" and s1.status == ParticipantStatus.REMEDY_PENDING
+    admincheck.anac_fee_check(
+        user=world.board,
+        participant=s1,
+        outcome="PAID",
+        note="FVOE: pagato",
+        now=aware(2026, 7, 30, 9, 0),
+    )
+    proc.remedy_decide(user=world.rup, remedy=remedy, remedied=True, now=aware(2026, 7, 30, 10))
+    s1.refresh_from_db()
+    assert s1.status == ParticipantStatus.ADMITTED
+
+
+def test_a_single_centre_case_without_influence_sends_back_who_has_no_fee_check(world, lot):
+    s1, s2 = in_admin_check(world, lot)
+    admincheck.anac_fee_check(
+        user=world.board, participant=s1, outcome="PAID", note="pagato", now=FIRST_SESSION
+    )
+    proc.single_centre_notice(
+        user=world.rup, lot=lot, participants=[s1, s2], now=aware(2026, 7, 28, 9, 0)
+    )
+    admincheck.single_centre_decide(
+        user=world.rup,
+        case=lot.single_centre_cases.get(),
+        single_centre=False,
+        reasons="nessun collegamento",
+        now=aware(2026, 8, 3, 9, 0),
+    )
     s1.refresh_from_db()
     s2.refresh_from_db()
-    assert (s1.status, s2.status) == (ParticipantStatus.ADMITTED, ParticipantStatus.ADMITTED)
-    assert anac_item(s1).outcome == CheckOutcome.OK
+    assert s1.status == ParticipantStatus.ADMITTED
+    # Back to the check, where the seggio records the fee and admits it.
+    assert s2.status == ParticipantStatus.UNDER_ADMIN_CHECK
+    admincheck.anac_fee_check(
+        user=world.board, participant=s2, outcome="PAID", note="pagato", now=aware(2026, 8, 3, 10)
+    )
+    proc.admin_check_admit(user=world.board, participant=s2, now=aware(2026, 8, 3, 11, 0))
+    s2.refresh_from_db()
+    assert s2.status == ParticipantStatus.ADMITTED
+
+
+def test_the_procedure_page_refuses_the_admission_until_the_fee_is_recorded(world, lot, client_for):
+    import time_machine
+
+    s1, _s2 = in_admin_check(world, lot)
+    client = client_for(world.board)
+    url = f"/gare/lotti/{lot.pk}/azioni/"
+    with time_machine.travel(aware(2026, 7, 27, 16, 0), tick=False):
+        page = client.post(url + "ammetti/", {"participant": s1.pk}, follow=True)
+        assert "registra la verifica del contributo ANAC (FVOE)" in page.content.decode()
+        s1.refresh_from_db()
+        assert s1.status == ParticipantStatus.UNDER_ADMIN_CHECK
+        client.post(
+            url + "contributo-anac/",
+            {"participant": s1.pk, "outcome": "PAID", "note": "FVOE: pagato il 25/07"},
+        )
+        client.post(url + "ammetti/", {"participant": s1.pk})
+    s1.refresh_from_db()
+    assert s1.status == ParticipantStatus.ADMITTED

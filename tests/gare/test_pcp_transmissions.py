@@ -275,3 +275,67 @@ def test_cancellation_sends_ann_for_each_lot_and_stops_the_procedure(
     lot.refresh_from_db()
     with pytest.raises(GareError, match="annullata"):
         proc.award_propose(user=world.rup, lot=lot, now=aware(2026, 8, 3, 9, 0))
+
+
+def test_a_deserted_lot_sends_nag_and_nothing_else(world, pcp_draft, live, strong_client_for):
+    from gare.services.submission import close_submission_if_due
+
+    tender = pcp_draft
+    with time_machine.travel(aware(2026, 6, 26, 9, 0), tick=True) as clock:
+        publish_through_anac(world, tender, strong_client_for, clock)
+    lot = fresh(tender).lots.get()
+    with time_machine.travel(aware(2026, 7, 27, 12, 5), tick=True) as clock:
+        close_submission_if_due(tender=fresh(tender), now=timezone.now())
+        lot.refresh_from_db()
+        assert lot.status == LotStatus.DESERTED
+        rup = strong_client_for(world.rup)
+        page = rup.get(f"/gare/lotti/{lot.pk}/").content.decode()
+        assert 'data-testid="send-nag"' in page
+        rup.post(f"/gare/lotti/{lot.pk}/azioni/invia-nag/")
+        settle(clock, lambda: PcpScheda.objects.filter(code="NAG", status="CONFIRMED").exists())
+        # An award scheda makes no sense for a deserted lot.
+        with pytest.raises(GareError):
+            transmissions.award_request(user=world.rup, lot=lot, actor=None, now=timezone.now())
+    nag = PcpScheda.objects.get(code="NAG")
+    lotto = nag.payload["anacForm"]["lotti"][0]
+    assert lotto["cig"] == lot.cig
+    assert lotto["datiBaseRisultatoProcedura"]["giustificazione"]["codice"] == "no-rece"
+
+
+def test_a_two_lot_tender_gets_one_cig_per_lot_and_one_ann_per_lot(
+    world, pcp_draft, live, strong_client_for
+):
+    from decimal import Decimal
+
+    from gare.models import Lot
+
+    tender = pcp_draft
+    Lot.objects.create(
+        tender=tender,
+        number=2,
+        title="Arredo urbano della piazza",
+        cpv_main="45233200-1",
+        nuts_code="ITC15",
+        works_amount=Decimal("200000.00"),
+        safety_costs=Decimal("5000.00"),
+        labour_cost_estimate=Decimal("60000.00"),
+        duration_days=120,
+    )
+    with time_machine.travel(aware(2026, 6, 26, 9, 0), tick=True) as clock:
+        publish_through_anac(world, tender, strong_client_for, clock)
+        cigs = list(fresh(tender).lots.order_by("number").values_list("cig", flat=True))
+        assert len(set(cigs)) == 2 and all(cig_is_valid(c) for c in cigs)
+        rup = strong_client_for(world.rup)
+        rup.post(
+            f"/gare/{tender.pk}/annulla/",
+            {"act": "Determina n. 300 del 26/06/2026", "reason": "Errore nel progetto"},
+        )
+        assert fresh(tender).status == TenderStatus.CANCELLED
+        settle(
+            clock,
+            lambda: PcpScheda.objects.filter(code="ANN", status="CONFIRMED").count() == 2,
+            steps=40,
+        )
+    anns = PcpScheda.objects.filter(code="ANN").order_by("created_at")
+    assert [a.cig for a in anns] == cigs
+    assert set(fresh(tender).pcp_appalto.lots.values_list("anac_state", flat=True)) == {"ANN"}

@@ -26,6 +26,7 @@ from tests.factories.kernel import aware
 
 from .conftest import (
     CODES,
+    fee_paid,
     run_as01_to_ranking,
     run_to_admissions,
     run_to_ranking,
@@ -102,6 +103,7 @@ def test_as_07_admin_check_with_soccorso_istruttorio_and_exclusions(world, lot):
         proc.remedy_respond(
             user=world.bidders[1], remedy=r2, text="tardi", now=aware(2026, 8, 4, 12, 0)
         )
+    fee_paid(world, s1, aware(2026, 7, 31, 10, 0))
     proc.remedy_decide(user=world.rup, remedy=r1, remedied=True, now=aware(2026, 8, 1, 9, 0))
     proc.remedy_decide(user=world.rup, remedy=r2, remedied=False, now=aware(2026, 8, 5, 9, 0))
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 8, 5, 10, 0))

@@ -16,6 +16,7 @@ from gare.models import (
     AttemptOutcome,
     CheckOutcome,
     Communication,
+    Exclusion,
     LotStatus,
     Offer,
     OfferStatus,
@@ -34,7 +35,14 @@ from procurement.audit.models import AuditEvent
 from tests.factories.documents import SECOND_SIGNER_TAX_CODE, SIGNER_TAX_CODE
 from tests.factories.kernel import aware
 
-from .conftest import CODES, run_to_admissions, run_to_ranking, run_to_technical, submit_offer
+from .conftest import (
+    CODES,
+    fee_paid,
+    run_to_admissions,
+    run_to_ranking,
+    run_to_technical,
+    submit_offer,
+)
 
 # --- strong authentication (R-GARE-002, R-GARE-003) -----------------------------------------
 
@@ -145,6 +153,7 @@ def test_the_economic_opening_applies_the_more_favourable_value_and_records_it(
     )
     proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
     for p in lot.participants.all():
+        fee_paid(world, p)
         proc.admin_check_admit(user=world.board, participant=p, now=aware(2026, 7, 27, 16, 0))
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 28, 10, 0))
     lot.refresh_from_db()
@@ -329,6 +338,7 @@ def test_the_checklist_is_prefilled_at_the_first_session_and_confirmed_by_the_bo
     with pytest.raises(GareError, match="mancanti o irregolari"):
         proc.admin_check_admit(user=world.board, participant=p1, now=aware(2026, 7, 27, 16, 0))
     # The other one: the board admits it, confirming the items it did not mark.
+    fee_paid(world, p2)
     proc.admin_check_admit(user=world.board, participant=p2, now=aware(2026, 7, 27, 16, 0))
     assert set(p2.check_items.values_list("outcome", flat=True)) == {CheckOutcome.OK}
     assert set(p2.check_items.values_list("confirmed_by", flat=True)) == {world.board.pk}
@@ -411,6 +421,7 @@ def test_soccorso_on_checklist_items_then_further_clarification_then_exclusion(w
     assert further.kind == RemedyKind.FURTHER_CLARIFICATION and further.parent == remedy
     assert p1.status == ParticipantStatus.REMEDY_PENDING
     assert Communication.objects.filter(kind="REMEDY_CLARIFICATION", operator=p1.operator).exists()
+    fee_paid(world, p2)
     proc.admin_check_admit(user=world.board, participant=p2, now=aware(2026, 8, 4, 15, 0))
     with pytest.raises(GareError, match="soccorso istruttorio"):  # AS-07 (c)
         proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 8, 5, 9, 0))
@@ -421,7 +432,9 @@ def test_soccorso_on_checklist_items_then_further_clarification_then_exclusion(w
     proc.remedy_decide(user=world.rup, remedy=further, remedied=False, now=aware(2026, 8, 8, 12, 0))
     p1.refresh_from_db()
     assert p1.status == ParticipantStatus.EXCLUDED
-    assert "Ulteriori chiarimenti" in p1.exclusions.get().grounds
+    exclusion = p1.exclusions.get()
+    assert "Ulteriori chiarimenti" in exclusion.grounds
+    assert exclusion.code == "REMEDY_FAILED"  # Appendix C: not the ANAC fee
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 8, 9, 9, 0))
 
 
@@ -451,6 +464,7 @@ def test_a_clarification_answered_in_time_remedies_the_items_and_admits(world, l
         now=aware(2026, 7, 29, 9, 0),
     )
     proc.remedy_respond(user=world.bidders[0], remedy=further, text="ok", now=aware(2026, 7, 30))
+    fee_paid(world, p1, aware(2026, 7, 30, 12, 0))
     proc.remedy_decide(user=world.rup, remedy=further, remedied=True, now=aware(2026, 7, 31))
     p1.refresh_from_db()
     assert p1.status == ParticipantStatus.ADMITTED
@@ -481,6 +495,7 @@ def test_as_14_single_centre_review_blocks_admissions_until_decided(world, lot):
     statuses = dict(lot.participants.values_list("operator", "status"))
     assert statuses[epsilon.pk] == statuses[kappa.pk] == ParticipantStatus.SINGLE_CENTRE_REVIEW
     lone_p = lot.participants.get(operator=lone)
+    fee_paid(world, lone_p)
     proc.admin_check_admit(user=world.board, participant=lone_p, now=aware(2026, 7, 28, 10, 0))
     with pytest.raises(GareError, match="unico centro decisionale"):
         proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 7, 29, 9, 0))
@@ -502,6 +517,8 @@ def test_as_14_single_centre_review_blocks_admissions_until_decided(world, lot):
     statuses = dict(lot.participants.values_list("operator", "status"))
     assert statuses[epsilon.pk] == statuses[kappa.pk] == ParticipantStatus.EXCLUDED
     assert statuses[lone.pk] == ParticipantStatus.ADMITTED
+    codes = Exclusion.objects.filter(participant__lot=lot).values_list("code", flat=True)
+    assert list(codes) == ["SINGLE_DECISION_CENTRE"] * 2
     proc.admissions_adopt(user=world.rup, lot=lot, now=aware(2026, 8, 3, 9, 0))
 
 
@@ -518,6 +535,8 @@ def test_a_case_without_influence_admits_both(world, lot):
     )
     proc.session_start(user=world.rup, lot=lot, kind="ADMIN_OPENING", now=aware(2026, 7, 27, 15, 0))
     both = list(lot.participants.all())
+    for p in both:
+        fee_paid(world, p)
     proc.single_centre_notice(user=world.rup, lot=lot, participants=both, now=aware(2026, 7, 28))
     case = lot.single_centre_cases.get()
     admincheck.single_centre_decide(

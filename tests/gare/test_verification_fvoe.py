@@ -30,7 +30,6 @@ from gare.services import procedure as proc
 from gare.services import verification_fvoe as vf
 from gare.services.common import GareError
 from procurement.anac.transport import AnacClient
-from procurement.celery import app as celery_app
 from procurement.documents.services import document_version_content
 from tests.anac.conftest import (  # noqa: F401 (fixtures)
     anac_live,
@@ -47,15 +46,17 @@ VERIFICATION_DAY = aware(2026, 9, 10, 9, 0)
 
 
 @pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks handed to Celery after commit run at once, in the same thread."""
-    previous = celery_app.conf.task_always_eager
-    # Both spellings: another test may have set the new-style key, which then wins.
-    celery_app.conf["CELERY_TASK_ALWAYS_EAGER"] = True
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf["CELERY_TASK_ALWAYS_EAGER"] = previous
-    celery_app.conf.task_always_eager = previous
+def inline_tasks(monkeypatch):
+    """Tasks handed to Celery after commit run at once, in the same thread (`Task.apply`), so
+    the tests do not depend on the broker nor on another test's Celery configuration."""
+    from django.db import transaction
+
+    from gare import tasks
+
+    def run_after_commit(name, *args):
+        transaction.on_commit(lambda: getattr(tasks, name).apply(args=args))
+
+    monkeypatch.setattr(vf, "_on_commit_task", run_after_commit)
 
 
 class Sim:
@@ -394,4 +395,6 @@ def test_anac_fee_check_is_recorded_per_participant(world, lot):
     assert latest.outcome == "PAID"
     assert latest.cig == lot.cig
     assert latest.amount_due == lot.anac_contribution_amount
-    assert vf.anac_contribution_latest(second) is None
+    # The other one keeps the check recorded before its admission (run_to_admissions).
+    assert vf.anac_contribution_latest(second).checked_at == aware(2026, 7, 27, 15, 30)
+    assert second.anac_contributions.count() == 1

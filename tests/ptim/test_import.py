@@ -36,10 +36,10 @@ def _write(tmp_path, data):
 
 def _snapshot():
     return (
-        list(FrameworkAgreement.objects.values()),
-        list(AgreementOperator.objects.values()),
-        list(ChapterCeiling.objects.values()),
-        list(EconomicOperator.objects.values()),
+        list(FrameworkAgreement.objects.order_by("pk").values()),
+        list(AgreementOperator.objects.order_by("pk").values()),
+        list(ChapterCeiling.objects.order_by("pk").values()),
+        list(EconomicOperator.objects.order_by("pk").values()),
     )
 
 

@@ -114,13 +114,20 @@ def test_main_journey_publish_submit_evaluate_award(page, log_in, world, output_
             if i == 0:
                 page.screenshot(path=str(output_dir / "gare-02-receipt.png"), full_page=True)
 
-        # 3. First session: envelopes A opened, both admitted, commission appointed.
+        # 3. First session: envelopes A opened, ANAC fees checked, both admitted, commission
+        # appointed.
         clock.move_to(first_session + datetime.timedelta(minutes=1))
         page.context.clear_cookies()
         log_in(world.rup)
         page.goto(f"/gare/lotti/{lot.pk}/")
         _click(page, "open-a")
         for p in lot.participants.all():
+            # The ANAC fee checked in FVOE comes before the admission (R-GARE-054).
+            page.get_by_test_id(f"anac-fee-{p.pk}").locator("summary").click()
+            page.select_option(f"#afo-{p.pk}", "PAID")
+            page.fill(f"#afn-{p.pk}", "Pagamento trovato nel FVOE")
+            _click(page, f"anac-fee-record-{p.pk}")
+            assert "Pagato" in page.get_by_test_id(f"anac-fee-status-{p.pk}").inner_text()
             _click(page, f"admit-{p.pk}")
         _click(page, "admissions")
         for c in world.commissioners:
