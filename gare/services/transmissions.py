@@ -30,19 +30,23 @@ from django.utils.translation import gettext as _
 
 from procurement.anac.models import AnacOperationKind as Kind
 from procurement.anac.models import AnacOperationState
+from procurement.anac.operations import AVVISO_ACCEPTED
 from procurement.anac.signals import operation_finished
 from procurement.notifications.services import notify
 from procurement.pcp import services as pcp
-from procurement.pcp.models import AppaltoState, PcpAppalto, PcpScheda, SchedaStatus
+from procurement.pcp.models import (
+    LIVE_SCHEDA_STATES,
+    AppaltoState,
+    PcpAppalto,
+    PcpScheda,
+    SchedaStatus,
+)
 
 from .. import pcp as schede
 from ..models import Lot, LotStatus, Tender, TenderStatus
 from .common import GareError, audit, lock_lot, lock_tender, require_staff
 
 logger = logging.getLogger(__name__)
-
-AVVISO_ACCEPTED = {"IN_ATT_PUBB", "PUBB"}
-LIVE = [SchedaStatus.DRAFT, SchedaStatus.SENDING, SchedaStatus.CONFIRMED, SchedaStatus.ERROR]
 
 
 def manual_cig_allowed() -> bool:
@@ -212,10 +216,9 @@ def _send_scheda(
 
 def _live_scheda(tender: Tender, code: str, cig: str) -> PcpScheda | None:
     """The live scheda `code` of the lot with CIG `cig`, if any (one per lot and code)."""
-    for scheda in PcpScheda.objects.filter(appalto=tender.pcp_appalto, code=code, status__in=LIVE):
-        if cig and cig in str(scheda.payload):
-            return scheda
-    return None
+    return PcpScheda.objects.filter(
+        appalto=tender.pcp_appalto, code=code, cig=cig, status__in=LIVE_SCHEDA_STATES
+    ).first()
 
 
 def _require_pcp(tender: Tender) -> None:
@@ -487,16 +490,6 @@ def acknowledged(lot: Lot, codes) -> bool:
         pk
         and PcpScheda.objects.filter(pk=pk, code__in=codes, status=SchedaStatus.CONFIRMED).exists()
     )
-
-
-def lot_transmissions(tender: Tender) -> list[dict]:
-    """Per lot, the schede sent (code, status, errors) for the tender page."""
-    if tender.pcp_appalto_id is None:
-        return []
-    rows = []
-    for scheda in PcpScheda.objects.filter(appalto=tender.pcp_appalto).order_by("created_at"):
-        rows.append(scheda)
-    return rows
 
 
 # --- reacting to ANAC's outcomes -------------------------------------------------------------
